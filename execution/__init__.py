@@ -1,0 +1,1 @@
+"""Risk engine, venues (paper, Pacifica), orders, positions and the trade journal."""

@@ -1,0 +1,1 @@
+"""The app: config, members, fan-out, engine, CLI, store and reports."""
