@@ -1,0 +1,1 @@
+"""Swarm members: litellm models and local quant strategies."""

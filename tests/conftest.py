@@ -1,0 +1,58 @@
+"""Test-wide guards: no test reaches the internet or a real model provider."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# litellm fetches its price map from GitHub at import unless told not to.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+# Real provider keys in the developer's shell must never be used by a test.
+for _key in ("DEEPSEEK_API_KEY", "XAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
+    os.environ.pop(_key, None)
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+class RealNetworkCallError(AssertionError):
+    """A test tried to reach a host that is not loopback (a real exchange or model provider)."""
+
+
+def _check_address(address: Any) -> None:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                return
+        except ValueError:
+            if host == "localhost":
+                return
+        raise RealNetworkCallError(f"test tried to connect to {host}: only loopback is allowed")
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    _check_address(address)
+    _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    _check_address(address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_real_network() -> Iterator[None]:
+    """Fail any connection to a non-loopback address, whatever library makes it."""
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect = _real_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
