@@ -1,0 +1,54 @@
+"""The `swarm` command line. Heavy modules (litellm, pandas, ta) are imported inside commands only,
+so that `swarm --help` stays fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from swarm.errors import exit_on_error
+
+app = typer.Typer(
+    name="swarm",
+    help="Multi-model swarm consensus engine for swing trading crypto perpetuals (paper by default).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SourceOption = Annotated[
+    str, typer.Option("--source", help="replay | pacifica | hyperliquid | binance", show_default=True)
+]
+AtOption = Annotated[
+    str | None, typer.Option("--at", help="Point in time, ISO-8601 UTC (replay only; default: end of data)")
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Replay data folder (layout of the shared data)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document")]
+
+
+@app.callback()
+def _root() -> None:
+    """Multi-model swarm consensus engine for swing trading crypto perpetuals (paper by default)."""
+
+
+@app.command()
+def snapshot(
+    symbol: Annotated[str, typer.Argument(help="Coin, e.g. BTC")],
+    source: SourceOption = "replay",
+    at: AtOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build one point-in-time MarketState and print it."""
+    with exit_on_error():
+        from swarm.commands.snapshot import run_snapshot
+
+        run_snapshot(symbol, source=source, at=at, data_dir=data_dir, as_json=as_json)
+
+
+def main() -> None:
+    app()
