@@ -123,7 +123,11 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = "SWARM_" + "__".join(str(p) for p in first["loc"]).upper()
+        path = [str(p) for p in first["loc"]]
+        if first["type"] == "extra_forbidden":
+            # Unknown SWARM_* variables are ignored, so an unknown key can only come from a file.
+            raise ConfigError(f"unknown setting {'.'.join(path)!r} in the config file") from None
+        key = "SWARM_" + "__".join(path).upper()
         value = first.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
         raise ConfigError(f"{key}: {first['msg']}{shown}") from None
