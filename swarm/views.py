@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -32,7 +34,9 @@ def _overview(state: MarketState) -> Table:
         f"{price.current:,.6g}  1h {_signed_pct(price.change_1h_pct)}  24h {_signed_pct(price.change_24h_pct)}",
     )
     if state.volume is not None:
-        table.add_row("volume 24h", f"${state.volume.usd_24h:,.0f}  x{_num(state.volume.vs_avg_7d)} of 7d avg")
+        table.add_row(
+            "volume 24h", f"${state.volume.usd_24h:,.0f}  x{_num(state.volume.vs_avg_7d)} of 7d avg"
+        )
     if state.funding is not None:
         f = state.funding
         table.add_row(
@@ -58,28 +62,35 @@ def _overview(state: MarketState) -> Table:
     return table
 
 
-def _indicator_rows(ind: TimeframeIndicators) -> list[str]:
-    macd = ind.macd
-    return [
-        _num(ind.rsi_14, 1),
-        _num(ind.rsi_21, 1),
-        "—" if macd is None else f"{macd.value:.4g} / {macd.signal:.4g} / {macd.histogram:+.3g}",
-        " / ".join(f"{v:,.6g}" if v is not None else "—" for v in (ind.ema_9, ind.ema_21, ind.ema_50, ind.ema_200)),
-        _num(ind.atr_14, 4),
-        _num(ind.obv_trend, 2),
-        " ".join(f"{c:.6g}" for c in ind.closes[-5:]),
-    ]
+def _ema(value: float | None) -> str:
+    return "[dim]—[/dim]" if value is None else f"{value:,.6g}"
+
+
+_ROWS: list[tuple[str, Callable[[TimeframeIndicators], str]]] = [
+    ("RSI 14", lambda i: _num(i.rsi_14, 1)),
+    ("RSI 21", lambda i: _num(i.rsi_21, 1)),
+    ("MACD", lambda i: "[dim]—[/dim]" if i.macd is None else f"{i.macd.value:.4g}"),
+    ("MACD signal", lambda i: "[dim]—[/dim]" if i.macd is None else f"{i.macd.signal:.4g}"),
+    ("MACD hist", lambda i: "[dim]—[/dim]" if i.macd is None else f"{i.macd.histogram:+.4g}"),
+    ("EMA 9", lambda i: _ema(i.ema_9)),
+    ("EMA 21", lambda i: _ema(i.ema_21)),
+    ("EMA 50", lambda i: _ema(i.ema_50)),
+    ("EMA 200", lambda i: _ema(i.ema_200)),
+    ("ATR 14", lambda i: _ema(i.atr_14)),
+    ("OBV trend", lambda i: _num(i.obv_trend, 2)),
+    ("last close", lambda i: _ema(i.closes[-1]) if i.closes else "[dim]—[/dim]"),
+]
 
 
 def _indicators(state: MarketState) -> Table:
-    table = Table(title="indicators (closed candles)", title_justify="left")
-    for header in ("tf", "RSI14", "RSI21", "MACD / signal / hist", "EMA 9 / 21 / 50 / 200", "ATR14", "OBV", "last 5 closes"):
-        table.add_column(header, no_wrap=header != "EMA 9 / 21 / 50 / 200")
-    for timeframe, ind in state.indicators.items():
-        if ind is None:
-            table.add_row(timeframe, *(["[dim]—[/dim]"] * 7))
-        else:
-            table.add_row(timeframe, *_indicator_rows(ind))
+    """One column per timeframe, one row per indicator: fits an 80-column terminal."""
+    table = Table(title="indicators on closed candles", title_justify="left")
+    table.add_column("")
+    for timeframe in state.indicators:
+        table.add_column(timeframe, justify="right")
+    for label, cell in _ROWS:
+        values = [cell(ind) if ind is not None else "[dim]—[/dim]" for ind in state.indicators.values()]
+        table.add_row(label, *values)
     return table
 
 
