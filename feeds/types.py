@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +24,7 @@ HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 
 
-class Timeframe(str, Enum):
+class Timeframe(StrEnum):
     """Candle granularities a MarketState is built from."""
 
     M15 = "15m"
@@ -217,7 +218,10 @@ class MarketData:
     notes: tuple[str, ...] = field(default=())
 
 
-def _frozen(array: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def _frozen(array: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
     array = np.ascontiguousarray(array)
     array.setflags(write=False)
     return array
