@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     from feeds.errors import (
         BadDataError,
         BadRequestError,
+        EmptyDataError,
         ExchangeError,
         FeedError,
         GapError,
         InvalidPriceError,
+        LookAheadError,
         MalformedResponseError,
         OrderingError,
         OutOfRangeError,
@@ -40,10 +42,12 @@ _HOMES = {
     "feeds.errors": [
         "BadDataError",
         "BadRequestError",
+        "EmptyDataError",
         "ExchangeError",
         "FeedError",
         "GapError",
         "InvalidPriceError",
+        "LookAheadError",
         "MalformedResponseError",
         "OrderingError",
         "OutOfRangeError",
@@ -66,7 +70,32 @@ _HOMES = {
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = sorted(_MODULE_OF)
+__all__ = [
+    "HISTORY_BARS",
+    "BadDataError",
+    "BadRequestError",
+    "BookLevel",
+    "Candles",
+    "EmptyDataError",
+    "ExchangeError",
+    "FeedError",
+    "FundingRate",
+    "GapError",
+    "InvalidPriceError",
+    "LookAheadError",
+    "MalformedResponseError",
+    "MarketData",
+    "MarketState",
+    "OpenInterest",
+    "OrderBook",
+    "OrderingError",
+    "OutOfRangeError",
+    "SourceError",
+    "StaleDataError",
+    "Timeframe",
+    "TransientError",
+    "UnknownSymbolError",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,18 +1,20 @@
 """Errors raised by feeds, grouped by remedy.
 
-    FeedError                       base; `str(err)` is one line naming the problem
-    ├── BadRequestError             the caller asked for something that cannot exist; fix the input
-    │   ├── UnknownSymbolError      the source has no such market
-    │   └── OutOfRangeError         the requested time lies outside the data
-    ├── BadDataError                the data itself is unusable; never build a snapshot from it
-    │   ├── InvalidPriceError       NaN, infinite, zero or negative price / volume
-    │   ├── OrderingError           timestamps out of order or duplicated
-    │   ├── GapError                a candle is missing inside the window
-    │   └── StaleDataError          the last closed candle is older than two intervals
-    └── SourceError                 the exchange could not answer usefully
-        ├── ExchangeError           the exchange answered with an error envelope (final)
-        ├── MalformedResponseError  the body does not have the documented shape (final)
-        └── TransientError          429, 5xx, timeout, connection error (retried, then raised)
+FeedError                       base; `str(err)` is one line naming the problem
+├── BadRequestError             the caller asked for something that cannot exist; fix the input
+│   ├── UnknownSymbolError      the source has no such market
+│   └── OutOfRangeError         the requested time lies outside the data
+├── BadDataError                the data itself is unusable; never build a snapshot from it
+│   ├── InvalidPriceError       NaN, infinite, zero or negative price / volume
+│   ├── OrderingError           timestamps out of order or duplicated
+│   ├── GapError                a candle is missing inside the window
+│   ├── StaleDataError          the last closed candle is older than two intervals
+│   ├── LookAheadError          data stamped after the snapshot time (point-in-time breach)
+│   └── EmptyDataError          no candles at all: nothing to build a snapshot from
+└── SourceError                 the exchange could not answer usefully
+    ├── ExchangeError           the exchange answered with an error envelope (final)
+    ├── MalformedResponseError  the body does not have the documented shape (final)
+    └── TransientError          429, 5xx, timeout, connection error (retried, then raised)
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ class GapError(BadDataError):
 
 class StaleDataError(BadDataError):
     """The newest closed candle is older than two intervals."""
+
+
+class LookAheadError(BadDataError):
+    """A candle closes, or a print is stamped, after the snapshot time: it could not be known then."""
+
+
+class EmptyDataError(BadDataError):
+    """There are no candles at all, so there is no price to build a snapshot from."""
 
 
 class SourceError(FeedError):

@@ -8,7 +8,7 @@ The published JSON Schema lives in docs/marketstate.schema.json (`MarketState.mo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
@@ -97,4 +97,5 @@ class MarketState(_Frozen):
 
     @field_serializer("timestamp")
     def _iso_utc(self, value: datetime) -> str:
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        # An aware time in another zone must be converted, not just labelled "Z".
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
