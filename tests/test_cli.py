@@ -68,3 +68,49 @@ def test_snapshot_json_is_exactly_one_document() -> None:
     assert state["symbol"] == "BTC"
     assert state["timestamp"] == "2026-01-15T12:00:00Z"
     assert state["source"] == "replay"
+
+
+@pytest.mark.parametrize("venue", ["pacifica", "hyperliquid", "binance"])
+def test_snapshot_from_each_exchange_through_its_fake(venue: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`swarm snapshot --source X` reaches the exchange at SWARM_X_URL and prints one MarketState."""
+    from typer.testing import CliRunner
+
+    import swarm.commands.snapshot as snapshot_command
+    from swarm.cli import app
+    from tests.fakes.exchanges import FakeBinance, FakeHyperliquid, FakePacifica
+    from tests.fakes.server import serve
+
+    fake = {"pacifica": FakePacifica, "hyperliquid": FakeHyperliquid, "binance": FakeBinance}[venue]()
+    # The wall clock is the one outside dependency of a live snapshot: pin it to the fake's "now".
+    monkeypatch.setattr(snapshot_command, "wall_clock_ms", lambda: fake.now_ms)
+    with serve(fake) as base_url:
+        monkeypatch.setenv(f"SWARM_{venue.upper()}_URL", base_url)
+        result = CliRunner().invoke(app, ["snapshot", "BTC", "--source", venue, "--json"])
+    assert result.exit_code == 0, result.output
+    state = json.loads(result.stdout)
+    assert state["source"] == venue
+    assert state["symbol"] == "BTC"
+    assert state["orderbook"] is not None
+    assert state["indicators"]["15m"]["rsi_14"] is not None
+
+
+def test_exchange_error_is_one_line_with_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import swarm.commands.snapshot as snapshot_command
+    from swarm.cli import app
+    from tests.fakes.exchanges import FakePacifica
+    from tests.fakes.server import http_error, serve
+
+    fake = FakePacifica()
+    for endpoint in ("/kline", "/info", "/info/prices", "/book", "/funding_rate/history"):
+        fake.inject(endpoint, http_error(503), times=100)
+    monkeypatch.setattr(snapshot_command, "wall_clock_ms", lambda: fake.now_ms)
+    monkeypatch.setenv("SWARM_HTTP_TIMEOUT_S", "1")
+    with serve(fake) as base_url:
+        monkeypatch.setenv("SWARM_PACIFICA_URL", base_url)
+        result = CliRunner().invoke(app, ["snapshot", "BTC", "--source", "pacifica", "--json"])
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "503" in result.stderr
