@@ -49,6 +49,9 @@ def test_help_lists_the_commands() -> None:
             ["snapshot", "BTC", "--source", "binance", "--at", "2026-01-01"],
             "--at works with --source replay only",
         ),
+        (["snapshot", "DOGE"], "no replay data for 'DOGE'"),
+        (["snapshot", "BTC", "--at", "2020-01-01"], "is outside the replay data"),
+        (["snapshot", "BTC", "--data-dir", "/nonexistent/swarm-data"], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
@@ -114,3 +117,16 @@ def test_exchange_error_is_one_line_with_exit_4(monkeypatch: pytest.MonkeyPatch)
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
     assert "503" in result.stderr
+
+
+def test_corrupt_replay_file_is_exit_3(tmp_path: Path) -> None:
+    """A NaN close in the data is named with its file and time, never turned into a snapshot."""
+    folder = tmp_path / "candles" / "binance-usdm"
+    folder.mkdir(parents=True)
+    hour = 3_600_000
+    rows = [f"{i * hour},100,101,99,{'nan' if i == 5 else 100},10" for i in range(48)]
+    (folder / "BTC-1h.csv").write_text("ts_ms,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    result = run_cli("snapshot", "BTC", "--data-dir", str(tmp_path), "--at", "1970-01-02T12:00:00Z")
+    assert result.returncode == 3, result.stderr
+    assert "BTC-1h.csv" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
