@@ -1,0 +1,117 @@
+"""Wrappers around an LLM member: the response cache, and the daily budget.
+
+    guarded(member, store, settings)
+      = CachedMember(BudgetGuard(member))   for LLM members
+      = member                              for local members (free, nothing to cache)
+
+The cache sits outside the budget guard: a cached reply costs nothing, so it is served even once
+the day's budget is spent. Both wrappers keep the inner member's name, model and provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from consensus.decision import Abstain, Ballot, Usage, Vote
+from consensus.parse import ParseFailure, parse_decision
+from swarm.config import MemberSettings, Settings
+from swarm.members.base import Answer, DecisionRequest, Member
+from swarm.store import CachedResponse, Store, cache_key
+
+LOCAL_PROVIDER = "local"
+
+
+def cache_params(settings: MemberSettings) -> dict[str, Any]:
+    """The call parameters that change a model's reply, hence belong in the cache key."""
+    return {
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "api_base": settings.api_base,
+    }
+
+
+class _Wrapper:
+    def __init__(self, inner: Member) -> None:
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def model(self) -> str:
+        return self._inner.model
+
+    @property
+    def provider(self) -> str:
+        return self._inner.provider
+
+
+class CachedMember(_Wrapper):
+    """Answers from the response cache when it can; otherwise asks the inner member and keeps the reply."""
+
+    def __init__(self, inner: Member, store: Store, params: Mapping[str, Any]) -> None:
+        super().__init__(inner)
+        self._store = store
+        self._params = dict(params)
+
+    async def decide(self, request: DecisionRequest) -> Answer:
+        key = cache_key(self.model, request.prompt.digest, self._params)
+        hit = self._store.cached_response(key)
+        if hit is not None:
+            return self._replay(request, hit)
+        answer = await self._inner.decide(request)
+        # Only a reply the model actually gave is kept: a timeout or an error may not recur.
+        if answer.raw_text and not answer.cached:
+            self._store.put_cached_response(key, self.model, answer.raw_text, answer.vote.usage)
+        return answer
+
+    def _replay(self, request: DecisionRequest, hit: CachedResponse) -> Answer:
+        # Parsed again rather than stored parsed: a fixed parser then fixes old replies too.
+        usage = Usage(
+            prompt_tokens=hit.usage.prompt_tokens, completion_tokens=hit.usage.completion_tokens, cost_usd=0.0
+        )
+        parsed = parse_decision(hit.raw_text, request.symbol)
+        who = {"member": self.name, "model": self.model, "symbol": request.symbol, "usage": usage}
+        vote: Vote
+        if isinstance(parsed, ParseFailure):
+            vote = Abstain(reason=parsed.reason, detail=parsed.detail, **who)
+        else:
+            vote = Ballot(decision=parsed, **who)
+        return Answer(vote=vote, raw_text=hit.raw_text, cached=True)
+
+
+class BudgetGuard(_Wrapper):
+    """Abstains with reason "budget", without calling the model, once today's spend reaches the limit."""
+
+    def __init__(self, inner: Member, store: Store, limit_usd: float | None) -> None:
+        super().__init__(inner)
+        self._store = store
+        self._limit = limit_usd
+
+    async def decide(self, request: DecisionRequest) -> Answer:
+        if self._limit is None or self.provider == LOCAL_PROVIDER:
+            return await self._inner.decide(request)
+        spent = self._store.cost_today_usd(self._store.now_ms())
+        if spent.usd < self._limit:
+            return await self._inner.decide(request)
+        unknown = f" (+{spent.unknown} answers of unknown cost)" if spent.unknown else ""
+        detail = f"spent {spent.usd:.2f} USD today{unknown}, daily budget {self._limit:.2f} USD"
+        vote = Abstain(
+            member=self.name,
+            model=self.model,
+            symbol=request.symbol,
+            reason="budget",
+            detail=detail,
+            usage=Usage(cost_usd=0.0),  # no call was made: known to be free
+        )
+        return Answer(vote=vote)
+
+
+def guarded(member: Member, store: Store, settings: Settings) -> Member:
+    """The member with the cache and the budget guard around it; local members as they are."""
+    if member.provider == LOCAL_PROVIDER:
+        return member
+    budgeted = BudgetGuard(member, store, settings.budget_usd_per_day)
+    return CachedMember(budgeted, store, cache_params(settings.member(member.name)))

@@ -1,0 +1,366 @@
+"""The SQLite store that swarm, consensus and execution record into.
+
+    Store.open(path or URL) -> refuse non-SQLite files and newer schemas (before any write)
+      -> WAL -> apply missing migration steps (swarm.store_schema) -> record / read / cache
+
+SQLite runs in WAL mode with synchronous=NORMAL (a crash may lose the last commits, never
+consistency) and foreign keys on. Times are UTC epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, col, func, select
+
+from consensus.decision import Abstain, Ballot, TradeDecision, Usage
+from swarm.members.base import Answer
+from swarm.store_schema import MIGRATIONS, SCHEMA_VERSION, AnswerRow, CachedResponseRow, migrate, read_version
+from swarm.timeutil import wall_clock_ms
+
+DAY_MS = 86_400_000
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# Abstentions decided before any model was called: known to have cost nothing.
+NO_CALL_REASONS = ("no_key", "budget")
+
+Clock = Callable[[], int]
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CachedResponse",
+    "DailyCost",
+    "RecordedAnswer",
+    "Store",
+    "StoreError",
+    "cache_key",
+    "database_url",
+]
+
+
+class StoreError(Exception):
+    """The database cannot be used as a store (not SQLite, newer schema, unreadable); one line."""
+
+
+# --- values handed out ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    """An answer as recorded, with the cycle and prompt it belongs to."""
+
+    id: int
+    cycle_id: str
+    created_at: int
+    market_ts: int
+    prompt_version: str
+    prompt_digest: str
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    key: str
+    model: str
+    raw_text: str
+    usage: Usage  # what the original call cost; a cache hit itself costs nothing
+    created_at: int
+
+
+@dataclass(frozen=True)
+class DailyCost:
+    """Model spend of one UTC day; `unknown` answers may have cost money litellm has no price for."""
+
+    usd: float
+    unknown: int
+
+
+def cache_key(model: str, prompt_digest: str, params: Mapping[str, Any]) -> str:
+    """sha256 of the model, the prompt's digest and the call parameters (temperature, max_tokens, ...)."""
+    text = json.dumps({"model": model, "prompt": prompt_digest, "params": dict(params)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def database_url(db: str) -> str:
+    """Settings.db as a SQLAlchemy URL: a plain path is a SQLite file; a URL is kept as given."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+class Store:
+    """Records answers and cached replies; every write is one transaction."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    @classmethod
+    def open(cls, db: str, *, clock: Clock = wall_clock_ms) -> Store:
+        """Open (creating or upgrading) the store at a path or URL; StoreError when unusable.
+
+        Nothing is written to a file that is not a SQLite database or whose schema is newer than
+        this code: both are refused before the first write.
+        """
+        url = sa.make_url(database_url(db))
+        where = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            _check_sqlite_file(Path(url.database))
+        engine = _engine(url)
+        try:
+            with _translated(where):
+                _prepare(engine, url, where, clock)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, clock)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def now_ms(self) -> int:
+        """The store's clock, which stamps `created_at` and tells which day is today."""
+        return self._clock()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def record_answers(
+        self,
+        cycle_id: str,
+        market_ts: int,
+        prompt_version: str,
+        prompt_digest: str,
+        answers: Sequence[Answer],
+    ) -> None:
+        """Record the answers of one symbol in one cycle, all or none (one transaction)."""
+        now = self._clock()
+        with _translated(f"answers of cycle {cycle_id}"), Session(self._engine) as session, session.begin():
+            for answer in answers:
+                session.add(_answer_row(answer, cycle_id, now, market_ts, prompt_version, prompt_digest))
+
+    def answers(self, cycle_id: str | None = None) -> list[RecordedAnswer]:
+        """Recorded answers in the order they were recorded, of one cycle or of all."""
+        query = select(AnswerRow).order_by(col(AnswerRow.id))
+        if cycle_id is not None:
+            query = query.where(AnswerRow.cycle_id == cycle_id)
+        with Session(self._engine) as session:
+            return [_recorded(row) for row in session.exec(query)]
+
+    def cached_response(self, key: str) -> CachedResponse | None:
+        with Session(self._engine) as session:
+            row = session.get(CachedResponseRow, key)
+            return None if row is None else _cached(row)
+
+    def put_cached_response(self, key: str, model: str, raw_text: str, usage: Usage) -> None:
+        """Keep a fresh reply; when the key is already there, the first reply stays."""
+        row = CachedResponseRow(
+            key=key,
+            model=model,
+            raw_text=raw_text,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=usage.cost_usd,
+            created_at=self._clock(),
+        )
+        try:
+            with _translated("response cache"), Session(self._engine) as session, session.begin():
+                session.add(row)
+        except StoreError as exc:
+            # The key is there already: two members asked the same thing at once; either reply will do.
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+
+    def cost_today_usd(self, day_start_ms: int) -> DailyCost:
+        """Spend recorded in the UTC day holding `day_start_ms` (floored to 00:00), cache hits excluded."""
+        start = day_start_ms - day_start_ms % DAY_MS
+        unknown = sa.and_(
+            col(AnswerRow.cost_usd).is_(None),
+            sa.func.coalesce(AnswerRow.abstain_reason, "").not_in(NO_CALL_REASONS),
+        )
+        query = select(
+            func.coalesce(func.sum(AnswerRow.cost_usd), 0.0),
+            func.count().filter(unknown),
+        ).where(
+            col(AnswerRow.cached).is_(False),
+            col(AnswerRow.created_at) >= start,
+            col(AnswerRow.created_at) < start + DAY_MS,
+        )
+        with Session(self._engine) as session:
+            usd, unknown_count = session.exec(query).one()
+        return DailyCost(usd=float(usd or 0.0), unknown=int(unknown_count))
+
+
+# --- opening and migrating -----------------------------------------------------------------
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse, before SQLite touches it, a file that is not a SQLite database."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a SQLite database")
+    if not path.exists() or path.stat().st_size == 0:
+        return  # SQLite creates it; an empty file is an empty database
+    with path.open("rb") as f:
+        header = f.read(len(SQLITE_MAGIC))
+    if header != SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a SQLite database (refusing to touch it)")
+
+
+def _engine(url: sa.URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url)
+    in_memory = url.database in (None, "", ":memory:")
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False},
+        poolclass=StaticPool if in_memory else None,  # one shared connection: one memory database
+    )
+    sa.event.listen(engine, "connect", _on_sqlite_connect)
+    sa.event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module would commit before DDL on its own; we issue BEGIN ourselves instead,
+    # so that a migration step's DDL and its version row commit together (SQLAlchemy's recipe).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")  # the engine and a report may write at once
+    cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def _prepare(engine: Engine, url: sa.URL, where: str, clock: Clock) -> None:
+    """Check the schema version (read only), then switch on WAL and apply the missing steps."""
+    version = _read_version(engine, where)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{where}: database schema version {version} is newer than this swarm knows "
+            f"({SCHEMA_VERSION}); upgrade swarm"
+        )
+    if url.get_backend_name() == "sqlite":
+        _set_wal(engine, where, in_memory=url.database in (None, "", ":memory:"))
+    migrate(engine, MIGRATIONS, clock)
+
+
+def _set_wal(engine: Engine, where: str, *, in_memory: bool) -> None:
+    # Outside any transaction (SQLite ignores a journal-mode change inside one); persists in the file.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        cursor.close()
+    finally:
+        raw.close()
+    # SQLite falls back silently (e.g. on some network file systems); we would lose crash safety.
+    if mode != "wal" and not in_memory:
+        raise StoreError(f"{where}: SQLite refused WAL mode (journal_mode stays {mode})")
+
+
+def _read_version(engine: Engine, where: str) -> int:
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        version = read_version(conn)
+    if tables and not version:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StoreError(f"{where}: database has tables ({shown}) but no schema_version: not a swarm store")
+    return version
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Database failures as a one-line StoreError naming what failed."""
+    try:
+        yield
+    except DBAPIError as exc:
+        detail = " ".join(str(exc.orig).split())
+        raise StoreError(f"{what}: {detail}") from exc
+
+
+# --- rows <-> answers ----------------------------------------------------------------------
+
+
+def _answer_row(
+    answer: Answer, cycle_id: str, now: int, market_ts: int, prompt_version: str, prompt_digest: str
+) -> AnswerRow:
+    vote = answer.vote
+    if not isinstance(vote, Ballot | Abstain):
+        raise TypeError(f"not a Ballot or an Abstain: {type(vote).__name__}")
+    row = AnswerRow(
+        cycle_id=cycle_id,
+        created_at=now,
+        market_ts=market_ts,
+        symbol=vote.symbol,
+        member=vote.member,
+        model=vote.model,
+        prompt_version=prompt_version,
+        prompt_digest=prompt_digest,
+        raw_text=answer.raw_text,
+        kind=vote.kind,
+        latency_ms=vote.usage.latency_ms,
+        prompt_tokens=vote.usage.prompt_tokens,
+        completion_tokens=vote.usage.completion_tokens,
+        cost_usd=vote.usage.cost_usd,
+        cached=answer.cached,
+    )
+    if isinstance(vote, Ballot):
+        d = vote.decision
+        row.action, row.confidence, row.reasoning = d.action.value, d.confidence, d.reasoning
+        row.position_size_pct, row.stop_loss = d.position_size_pct, d.stop_loss
+        row.take_profit = json.dumps(list(d.take_profit))
+    else:
+        row.abstain_reason, row.abstain_detail = vote.reason, vote.detail
+    return row
+
+
+def _recorded(row: AnswerRow) -> RecordedAnswer:
+    assert row.id is not None  # read back from the table
+    usage = Usage(
+        latency_ms=row.latency_ms,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        cost_usd=row.cost_usd,
+    )
+    who = {"member": row.member, "model": row.model, "symbol": row.symbol, "usage": usage}
+    vote: Ballot | Abstain
+    if row.kind == "ballot":
+        decision = TradeDecision(
+            action=row.action,
+            confidence=row.confidence,
+            reasoning=row.reasoning or "",
+            position_size_pct=row.position_size_pct,
+            take_profit=tuple(json.loads(row.take_profit or "[]")),
+            stop_loss=row.stop_loss,
+        )
+        vote = Ballot(decision=decision, **who)
+    else:
+        vote = Abstain(reason=row.abstain_reason, detail=row.abstain_detail or "", **who)
+    answer = Answer(vote=vote, raw_text=row.raw_text, cached=row.cached)
+    return RecordedAnswer(
+        row.id, row.cycle_id, row.created_at, row.market_ts, row.prompt_version, row.prompt_digest, answer
+    )
+
+
+def _cached(row: CachedResponseRow) -> CachedResponse:
+    usage = Usage(
+        prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens, cost_usd=row.cost_usd
+    )
+    return CachedResponse(row.key, row.model, row.raw_text, usage, row.created_at)
