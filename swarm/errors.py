@@ -1,6 +1,6 @@
 """How errors reach the user: one line on stderr naming the problem, and an exit code.
 
-Exit codes: 2 bad input or configuration, 3 unusable data, 4 an exchange or provider failed.
+Exit codes: 2 bad input or configuration, 3 unusable data or database, 4 an exchange or provider failed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ class UsageError(Exception):
     """The command line asks for something that cannot work."""
 
 
+class StoreError(Exception):
+    """The database cannot be used as a store (not ours, newer schema, unreadable); one line.
+
+    Defined here rather than in swarm.store so that catching it does not import SQLAlchemy.
+    """
+
+
 EXIT_INPUT = 2
 EXIT_DATA = 3
 EXIT_SOURCE = 4
@@ -31,7 +38,7 @@ def exit_on_error() -> Iterator[None]:
         yield
     except (UsageError, ConfigError, BadRequestError) as exc:
         _fail(exc, EXIT_INPUT)
-    except BadDataError as exc:
+    except (BadDataError, StoreError) as exc:
         _fail(exc, EXIT_DATA)
     except SourceError as exc:
         _fail(exc, EXIT_SOURCE)

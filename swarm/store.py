@@ -24,6 +24,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, func, select
 
 from consensus.decision import Abstain, Ballot, TradeDecision, Usage
+from swarm.errors import StoreError
 from swarm.members.base import Answer
 from swarm.store_schema import MIGRATIONS, SCHEMA_VERSION, AnswerRow, CachedResponseRow, migrate, read_version
 from swarm.timeutil import wall_clock_ms
@@ -45,10 +46,6 @@ __all__ = [
     "cache_key",
     "database_url",
 ]
-
-
-class StoreError(Exception):
-    """The database cannot be used as a store (not SQLite, newer schema, unreadable); one line."""
 
 
 # --- values handed out ---------------------------------------------------------------------

@@ -24,6 +24,10 @@ def _signed_pct(value: float | None) -> str:
     return f"[{colour}]{value:+.2f} %[/{colour}]"
 
 
+def _changes(change_1h: float | None, change_24h: float | None) -> str:
+    return f"1h {_signed_pct(change_1h)}  24h {_signed_pct(change_24h)}"
+
+
 def _overview(state: MarketState) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -31,7 +35,7 @@ def _overview(state: MarketState) -> Table:
     price = state.price
     table.add_row(
         "price",
-        f"{price.current:,.6g}  1h {_signed_pct(price.change_1h_pct)}  24h {_signed_pct(price.change_24h_pct)}",
+        f"{price.current:,.6g}  {_changes(price.change_1h_pct, price.change_24h_pct)}",
     )
     if state.volume is not None:
         table.add_row(
@@ -47,7 +51,7 @@ def _overview(state: MarketState) -> Table:
         oi = state.open_interest
         table.add_row(
             "open interest",
-            f"${oi.current_usd:,.0f}  1h {_signed_pct(oi.change_1h_pct)}  24h {_signed_pct(oi.change_24h_pct)}",
+            f"${oi.current_usd:,.0f}  {_changes(oi.change_1h_pct, oi.change_24h_pct)}",
         )
     if state.orderbook is not None:
         ob = state.orderbook

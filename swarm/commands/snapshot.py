@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
 import anyio
 
@@ -54,7 +53,7 @@ def _default_at(source: object, symbol: str) -> int:
 def _source_name(text: str) -> SourceName:
     if text not in SOURCE_NAMES:
         raise UsageError(f"--source {text!r} is not one of {', '.join(SOURCE_NAMES)}")
-    return cast(SourceName, text)
+    return text
 
 
 def _parse_at(text: str | None) -> int | None:
