@@ -51,7 +51,11 @@ class MemberSettings(BaseModel):
     max_tokens: int = Field(default=1024, gt=0)
     timeout_s: float | None = Field(default=None, gt=0, description="default: the cycle deadline")
     api_base: str | None = None
-    prior_weight: float = Field(default=1.0, ge=0)
+    prior_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="A new member starts at this x the median weight of the established ones",
+    )
 
 
 class Settings(BaseSettings):
