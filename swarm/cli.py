@@ -50,5 +50,47 @@ def snapshot(
         run_snapshot(symbol, source=source, at=at, data_dir=data_dir, as_json=as_json)
 
 
+@app.command()
+def ask(
+    symbol: Annotated[str, typer.Argument(help="Coin, e.g. BTC")],
+    models: Annotated[
+        str,
+        typer.Option(
+            "--models",
+            help="Comma list: aliases (deepseek, grok, claude, gpt, gemini), litellm model strings, local/trend, local/meanrev, local/funding",
+        ),
+    ] = "local/trend,local/meanrev,local/funding",
+    source: SourceOption = "replay",
+    at: AtOption = None,
+    data_dir: DataDirOption = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option("--deadline", help="Seconds for the whole fan-out (default SWARM_DEADLINE_S)"),
+    ] = None,
+    cache: Annotated[
+        bool | None,
+        typer.Option(
+            "--cache/--no-cache",
+            help="Answer identical prompts from the response cache (default: on for replay)",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask every member about one MarketState and print each ballot or abstention. Places no order."""
+    with exit_on_error():
+        from swarm.commands.ask import run_ask
+
+        run_ask(
+            symbol,
+            models=models,
+            source=source,
+            at=at,
+            data_dir=data_dir,
+            deadline_s=deadline,
+            use_cache=cache,
+            as_json=as_json,
+        )
+
+
 def main() -> None:
     app()

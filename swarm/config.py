@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=10.0, gt=0)
     deadline_s: float = Field(default=60.0, gt=0, description="One deadline per swarm cycle")
     budget_usd_per_day: float | None = Field(default=None, ge=0)
+    paper_equity_usd: float = Field(default=10_000.0, gt=0, description="Starting equity of the paper venue")
     aliases: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ALIASES))
     members: dict[str, MemberSettings] = Field(default_factory=dict)
 

@@ -1,16 +1,48 @@
-"""Pick and open a market-data source by name, with base URLs and paths from Settings."""
+"""Pick and open a market-data source by name, and take one MarketState from it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from feeds.sources.base import Source
+from feeds.state import MarketState
 from swarm.config import Settings
+from swarm.errors import UsageError
+from swarm.timeutil import parse_utc, wall_clock_ms
 
 SourceName = Literal["replay", "pacifica", "hyperliquid", "binance"]
 SOURCE_NAMES: tuple[SourceName, ...] = ("replay", "pacifica", "hyperliquid", "binance")
+
+
+@dataclass(frozen=True)
+class FeedChoice:
+    """Where a command's market data comes from, checked: a source, and a time for replay."""
+
+    source: SourceName
+    at_ms: int | None  # None: the end of the replay data, or now for an exchange
+    data_dir: Path | None
+
+    @classmethod
+    def parse(cls, source: str, at: str | None, data_dir: Path | None) -> FeedChoice:
+        """Validate the --source/--at/--data-dir options; UsageError names the bad one."""
+        if source not in SOURCE_NAMES:
+            raise UsageError(f"--source {source!r} is not one of {', '.join(SOURCE_NAMES)}")
+        if at is not None and source != "replay":
+            raise UsageError(f"--at works with --source replay only ({source} serves the present)")
+        if data_dir is not None and source != "replay":
+            raise UsageError("--data-dir works with --source replay only")
+        try:
+            at_ms = None if at is None else parse_utc(at)
+        except ValueError as exc:
+            raise UsageError(f"--at: {exc}") from None
+        return cls(source, at_ms, data_dir)
+
+    def settings_overrides(self) -> dict[str, Path]:
+        return {"data_dir": self.data_dir} if self.data_dir is not None else {}
 
 
 def make_source(name: SourceName, settings: Settings) -> Source:
@@ -41,3 +73,22 @@ async def open_source(name: SourceName, settings: Settings) -> AsyncIterator[Sou
         yield source
     finally:
         await source.aclose()
+
+
+async def take_market_state(choice: FeedChoice, settings: Settings, symbol: str) -> MarketState:
+    """One point-in-time MarketState of `symbol` from the chosen source."""
+    from feeds.build import build_market_state
+
+    async with open_source(choice.source, settings) as source:
+        at_ms = choice.at_ms if choice.at_ms is not None else _default_at(source, symbol)
+        data = await source.market_data(symbol.upper(), at_ms)
+    return build_market_state(data)
+
+
+def _default_at(source: Source, symbol: str) -> int:
+    """Replay defaults to the end of its data; exchanges serve the present."""
+    from feeds.sources.replay import ReplaySource
+
+    if isinstance(source, ReplaySource):
+        return source.coverage(symbol.upper())[1]
+    return wall_clock_ms()

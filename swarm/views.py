@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
 from feeds.state import MarketState, TimeframeIndicators
+from swarm.members.base import Answer
 
 
 def _num(value: float | None, digits: int = 2, suffix: str = "") -> str:
@@ -102,3 +103,45 @@ def show_market_state(state: MarketState, console: Console | None = None) -> Non
     console = console or Console()
     title = f"{state.symbol} @ {state.timestamp:%Y-%m-%d %H:%M} UTC  [dim]({state.source})[/dim]"
     console.print(Panel(Group(_overview(state), _indicators(state)), title=title, title_align="left"))
+
+
+def _vote_cells(answer: Answer) -> list[str]:
+    vote = answer.vote
+    if vote.kind == "abstain":
+        return [f"[yellow]abstain: {vote.reason}[/yellow]", "", "", "", ""]
+    d = vote.decision
+    colour = {"LONG": "green", "SHORT": "red"}.get(d.action.value, "white")
+    targets = " / ".join(f"{t:.2%}" for t in d.take_profit) or "—"
+    stop = "—" if d.stop_loss is None else f"{d.stop_loss:.2%}"
+    return [
+        f"[{colour}]{d.action.value}[/{colour}]",
+        f"{d.confidence:.0f}",
+        f"{d.position_size_pct:g} %",
+        targets,
+        stop,
+    ]
+
+
+def _cost(answer: Answer) -> str:
+    if answer.cached:
+        return "cached"
+    cost = answer.vote.usage.cost_usd
+    return "unknown" if cost is None else f"${cost:.4f}"
+
+
+def show_answers(state: MarketState, prompt_version: str, answers: Sequence[Answer]) -> None:
+    """One row per member: its vote or why it abstained, latency and cost; reasons underneath."""
+    console = Console()
+    title = f"{state.symbol} @ {state.timestamp:%Y-%m-%d %H:%M} UTC, prompt {prompt_version}"
+    table = Table(title=title, title_justify="left")
+    for header in ("member", "vote", "conf", "size", "take profit", "stop", "latency", "cost"):
+        table.add_column(header, justify="right" if header in {"conf", "latency", "cost"} else "left")
+    for answer in answers:
+        latency = f"{answer.vote.usage.latency_ms / 1000:.2f} s"
+        table.add_row(answer.vote.member, *_vote_cells(answer), latency, _cost(answer))
+    console.print(table)
+    for answer in answers:
+        vote = answer.vote
+        why = vote.decision.reasoning if vote.kind == "ballot" else vote.detail
+        if why:
+            console.print(f"[bold]{vote.member}[/bold]: {why}")

@@ -78,14 +78,14 @@ def test_snapshot_from_each_exchange_through_its_fake(venue: str, monkeypatch: p
     """`swarm snapshot --source X` reaches the exchange at SWARM_X_URL and prints one MarketState."""
     from typer.testing import CliRunner
 
-    import swarm.commands.snapshot as snapshot_command
+    import swarm.feed as feed
     from swarm.cli import app
     from tests.fakes.exchanges import FakeBinance, FakeHyperliquid, FakePacifica
     from tests.fakes.server import serve
 
     fake = {"pacifica": FakePacifica, "hyperliquid": FakeHyperliquid, "binance": FakeBinance}[venue]()
     # The wall clock is the one outside dependency of a live snapshot: pin it to the fake's "now".
-    monkeypatch.setattr(snapshot_command, "wall_clock_ms", lambda: fake.now_ms)
+    monkeypatch.setattr(feed, "wall_clock_ms", lambda: fake.now_ms)
     with serve(fake) as base_url:
         monkeypatch.setenv(f"SWARM_{venue.upper()}_URL", base_url)
         result = CliRunner().invoke(app, ["snapshot", "BTC", "--source", venue, "--json"])
@@ -100,7 +100,7 @@ def test_snapshot_from_each_exchange_through_its_fake(venue: str, monkeypatch: p
 def test_exchange_error_is_one_line_with_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import swarm.commands.snapshot as snapshot_command
+    import swarm.feed as feed
     from swarm.cli import app
     from tests.fakes.exchanges import FakePacifica
     from tests.fakes.server import http_error, serve
@@ -108,7 +108,7 @@ def test_exchange_error_is_one_line_with_exit_4(monkeypatch: pytest.MonkeyPatch)
     fake = FakePacifica()
     for endpoint in ("/kline", "/info", "/info/prices", "/book", "/funding_rate/history"):
         fake.inject(endpoint, http_error(503), times=100)
-    monkeypatch.setattr(snapshot_command, "wall_clock_ms", lambda: fake.now_ms)
+    monkeypatch.setattr(feed, "wall_clock_ms", lambda: fake.now_ms)
     monkeypatch.setenv("SWARM_HTTP_TIMEOUT_S", "1")
     with serve(fake) as base_url:
         monkeypatch.setenv("SWARM_PACIFICA_URL", base_url)

@@ -194,3 +194,14 @@ def test_guarded_serves_cache_hits_even_over_budget(store: Store) -> None:
 def test_guarded_leaves_local_members_alone(store: Store) -> None:
     trend = local_member("local/trend")
     assert guarded(trend, store, Settings(budget_usd_per_day=0.0)) is trend
+
+
+def test_guarded_without_cache_always_asks_the_model(store: Store) -> None:
+    model = FakeModel(LONG, LONG)
+    member = guarded(model, store, Settings(), use_cache=False)
+    first = ask(member, request())
+    store.record_answers("c1", DAY, "v1", request().prompt.digest, [first])
+    second = ask(member, request())
+    assert not first.cached
+    assert not second.cached
+    assert len(model.requests) == 2

@@ -109,9 +109,14 @@ class BudgetGuard(_Wrapper):
         return Answer(vote=vote)
 
 
-def guarded(member: Member, store: Store, settings: Settings) -> Member:
-    """The member with the cache and the budget guard around it; local members as they are."""
+def guarded(member: Member, store: Store, settings: Settings, *, use_cache: bool = True) -> Member:
+    """The member with the budget guard (and the cache, unless told not to) around it.
+
+    Local members are returned as they are: they cost nothing and answer instantly.
+    """
     if member.provider == LOCAL_PROVIDER:
         return member
     budgeted = BudgetGuard(member, store, settings.budget_usd_per_day)
+    if not use_cache:
+        return budgeted
     return CachedMember(budgeted, store, cache_params(settings.member(member.name)))
