@@ -57,7 +57,8 @@ def ask(
         str,
         typer.Option(
             "--models",
-            help="Comma list: aliases (deepseek, grok, claude, gpt, gemini), litellm model strings, local/trend, local/meanrev, local/funding",
+            help="Comma list of aliases (deepseek, grok, claude, gpt, gemini), litellm model strings"
+            " and local members (local/trend, local/meanrev, local/funding)",
         ),
     ] = "local/trend,local/meanrev,local/funding",
     source: SourceOption = "replay",
