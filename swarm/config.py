@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-# Current litellm model strings per vendor alias (checked against litellm 1.110's price map).
+# Current litellm model strings per vendor alias (checked against litellm 1.110's price map, which
+# marks deepseek-chat deprecated from 2026-07-24).
 DEFAULT_ALIASES: dict[str, str] = {
-    "deepseek": "deepseek/deepseek-chat",
+    "deepseek": "deepseek/deepseek-v4-pro",
     "grok": "xai/grok-4.7",
     "claude": "anthropic/claude-sonnet-5",
     "gpt": "openai/gpt-5.5",
@@ -48,7 +49,8 @@ class MemberSettings(BaseModel):
 
     model: str | None = Field(default=None, description="litellm model string; default: the alias's")
     temperature: float = Field(default=0.2, ge=0, le=2)
-    max_tokens: int = Field(default=1024, gt=0)
+    # Reasoning models (gpt-5.x, Claude with thinking) spend this budget before the answer too.
+    max_tokens: int = Field(default=4096, gt=0)
     timeout_s: float | None = Field(default=None, gt=0, description="default: the cycle deadline")
     api_base: str | None = None
     prior_weight: float = Field(
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     budget_usd_per_day: float | None = Field(default=None, ge=0)
     paper_equity_usd: float = Field(default=10_000.0, gt=0, description="Starting equity of the paper venue")
     aliases: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ALIASES))
+    provider_concurrency: dict[str, int] = Field(
+        default_factory=dict, description="Calls in flight per provider, e.g. {openai = 20}; default 8"
+    )
     members: dict[str, MemberSettings] = Field(default_factory=dict)
 
     @classmethod

@@ -13,7 +13,18 @@ import pytest
 # litellm fetches its price map from GitHub at import unless told not to.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 # Real provider keys in the developer's shell must never be used by a test.
-for _key in ("DEEPSEEK_API_KEY", "XAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
+_PROVIDER_KEYS = (
+    "DEEPSEEK_API_KEY",
+    "XAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",  # litellm accepts it for Gemini too
+    "PACIFICA_PRIVATE_KEY",
+    "PACIFICA_KEY_FILE",
+    "PACIFICA_ACCOUNT",
+)
+for _key in _PROVIDER_KEYS:
     os.environ.pop(_key, None)
 
 _real_connect = socket.socket.connect

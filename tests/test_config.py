@@ -87,5 +87,5 @@ def test_broken_toml_is_one_line_error(tmp_path: Path) -> None:
 
 def test_explicit_config_file_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SWARM_CONFIG", str(tmp_path / "nope.toml"))
-    with pytest.raises(ConfigError, match="SWARM_CONFIG: file .*nope.toml does not exist"):
+    with pytest.raises(ConfigError, match=r"SWARM_CONFIG: file .*nope\.toml does not exist"):
         load_settings()

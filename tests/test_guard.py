@@ -10,7 +10,7 @@ from tests.conftest import RealNetworkCallError
 
 
 def test_non_loopback_connection_is_refused() -> None:
-    with socket.socket() as sock, pytest.raises(RealNetworkCallError, match="203.0.113.7"):
+    with socket.socket() as sock, pytest.raises(RealNetworkCallError, match=r"203\.0\.113\.7"):
         sock.connect(("203.0.113.7", 443))
 
 

@@ -131,9 +131,9 @@ async def test_unpriced_self_hosted_model_votes_with_unknown_cost(fake: FakeLLMS
 
 @pytest.mark.usefixtures("keys")
 async def test_member_settings_reach_the_request(fake: FakeLLMServer) -> None:
-    await member_on(fake, "deepseek/deepseek-chat", temperature=0.7, max_tokens=321).decide(request_for())
+    await member_on(fake, "deepseek/deepseek-v4-pro", temperature=0.7, max_tokens=321).decide(request_for())
 
-    [sent] = fake.requests("deepseek-chat")
+    [sent] = fake.requests("deepseek-v4-pro")
     assert (sent.temperature, sent.body["max_tokens"]) == (0.7, 321)
     assert sent.body["messages"][0] == {"role": "system", "content": "Answer with one JSON object."}
     assert sent.body["response_format"]["json_schema"]["schema"] == decision_json_schema()
@@ -237,7 +237,7 @@ async def test_unusable_answer_abstains_with_the_parser_reason(
 
 
 @pytest.mark.usefixtures("keys")
-@pytest.mark.parametrize("model", ["deepseek/deepseek-chat", "gemini/gemini-3.1-pro-preview"])
+@pytest.mark.parametrize("model", ["deepseek/deepseek-v4-pro", "gemini/gemini-3.1-pro-preview"])
 async def test_answer_cut_off_at_max_tokens_abstains(model: str, fake: FakeLLMServer) -> None:
     fake.set_default(wire(model), Reply(echo_decision, truncate_at=40))
 

@@ -62,7 +62,7 @@ async def _ask(
 ) -> AskResult:
     from prompts.context import PortfolioView
     from prompts.render import render
-    from swarm.fanout import fan_out
+    from swarm.fanout import ConcurrencyLimits, fan_out
     from swarm.members.cached import guarded
     from swarm.store import Store
 
@@ -74,7 +74,8 @@ async def _ask(
     try:
         voters = [guarded(member, store, settings, use_cache=use_cache) for member in members]
         try:
-            answers = await fan_out(voters, [request], deadline_s=settings.deadline_s)
+            limits = ConcurrencyLimits(per_provider=settings.provider_concurrency)
+            answers = await fan_out(voters, [request], deadline_s=settings.deadline_s, limits=limits)
         finally:
             await _close_llm_clients(members)
         market_ts = int(state.timestamp.timestamp() * 1000)
