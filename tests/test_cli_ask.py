@@ -56,7 +56,8 @@ def test_five_aliases_and_a_local_member_all_vote(env: Path, fake_llm: FakeLLMSe
         answer = by_member[alias]
         assert answer["kind"] == "ballot", answer
         assert answer["model"] == DEFAULT_ALIASES[alias]
-        assert answer["cost_usd"] is not None and answer["cost_usd"] > 0
+        assert answer["cost_usd"] is not None
+        assert answer["cost_usd"] > 0
         assert not answer["cached"]
     # Each vendor got exactly one request, in its own protocol, asking for JSON.
     for alias in ALIASES:
