@@ -55,7 +55,7 @@ from feeds.sources._replay_files import (
 )
 from feeds.types import HISTORY_BARS, Candles, FundingRate, IntArray, MarketData, OpenInterest, Timeframe
 
-__all__ = ["ReplaySource", "build_timeframes", "default_data_dir"]
+__all__ = ["ReplayHistory", "ReplaySource", "build_timeframes", "default_data_dir"]
 
 _FINEST_FIRST = (Timeframe.M15, Timeframe.H1, Timeframe.H4, Timeframe.D1)
 
@@ -109,6 +109,25 @@ class ReplaySource:
         said = tuple(note for note in notes if note)
         return MarketData(self.name, symbol, at_ms, candles, funding, open_interest, notes=said)
 
+    def history(self, symbol: str) -> ReplayHistory:
+        """Everything held for `symbol`, unsliced: what `snapshot` cuts its point-in-time views from.
+
+        For whole-history precomputation (`feeds.precomputed`), so that it reads the very data and
+        range `snapshot` does instead of loading the files by rules of its own.
+        """
+        market = self._market(symbol)
+        candles = {tf: s.candles for tf, s in market.series.items()}
+        return ReplayHistory(
+            self.name,
+            symbol,
+            candles,
+            market.funding,
+            market.open_interest,
+            market.first_ms,
+            market.last_ms,
+            market.end_ms,
+        )
+
     async def aclose(self) -> None:
         """Nothing to release: files are read whole and closed at once."""
 
@@ -157,6 +176,20 @@ def _extend(own: Candles | None, derived: Candles | None) -> Candles | None:
         np.concatenate((own.volume, tail.volume)),
         what=f"{own.timeframe.value} file extended with resampled candles",
     )
+
+
+@dataclass(frozen=True)
+class ReplayHistory:
+    """One symbol's whole replay data; `snapshot(symbol, at_ms)` exists for first_ms <= at_ms <= end_ms."""
+
+    source: str
+    symbol: str
+    candles: Mapping[Timeframe, Candles]  # every timeframe built, whole, finest first
+    funding: Prints[FundingRate]
+    open_interest: Prints[OpenInterest]
+    first_ms: int  # first candle close of any timeframe
+    last_ms: int  # last candle close of any timeframe
+    end_ms: int  # last_ms plus two intervals of the finest timeframe that closes last
 
 
 @dataclass(frozen=True)
