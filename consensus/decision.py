@@ -55,6 +55,8 @@ class Usage(BaseModel):
 
 
 AbstainReason = Literal["timeout", "error", "unparseable", "invalid", "budget", "no_key", "rate_limited"]
+# Abstentions decided before any model was called: known to have cost nothing.
+NO_CALL_REASONS: tuple[AbstainReason, ...] = ("no_key", "budget")
 
 
 class Ballot(BaseModel):

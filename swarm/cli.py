@@ -93,5 +93,23 @@ def ask(
         )
 
 
+@app.command()
+def leaderboard(
+    as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV to stdout")] = False,
+    member: Annotated[
+        str | None, typer.Option("--member", help="Only this member's row ('swarm' for the consensus)")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="As of this time, ISO-8601 UTC (default: now)")
+    ] = None,
+) -> None:
+    """Each member's track record and the swarm's: hit rate, Brier, PnL followed, weight, latency, cost."""
+    with exit_on_error():
+        from swarm.commands.leaderboard import run_leaderboard
+
+        run_leaderboard(as_json=as_json, as_csv=as_csv, member=member, at=at)
+
+
 def main() -> None:
     app()

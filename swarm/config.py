@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(default=None, description="Replay data; default: the bundled slice")
     http_timeout_s: float = Field(default=10.0, gt=0)
     deadline_s: float = Field(default=60.0, gt=0, description="One deadline per swarm cycle")
+    score_horizon_h: float = Field(
+        default=4.0, gt=0, description="A ballot is scored against the price path of this many hours"
+    )
     budget_usd_per_day: float | None = Field(default=None, ge=0)
     paper_equity_usd: float = Field(default=10_000.0, gt=0, description="Starting equity of the paper venue")
     aliases: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ALIASES))
@@ -102,6 +105,10 @@ class Settings(BaseSettings):
 
     def member(self, name: str) -> MemberSettings:
         return self.members.get(name, MemberSettings())
+
+    @property
+    def score_horizon_ms(self) -> int:
+        return round(self.score_horizon_h * 3_600_000)
 
 
 class _TomlSource(PydanticBaseSettingsSource):

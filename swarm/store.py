@@ -1,38 +1,48 @@
-"""The SQLite store that swarm, consensus and execution record into.
+"""The store that swarm, consensus and execution record into: SQLite by default, or PostgreSQL.
 
     Store.open(path or URL) -> refuse non-SQLite files and newer schemas (before any write)
       -> WAL -> apply missing migration steps (swarm.store_schema) -> record / read / cache
+      -> the track record (swarm.track_record: consensus votes, scores, weights, leaderboard)
 
 SQLite runs in WAL mode with synchronous=NORMAL (a crash may lose the last commits, never
-consistency) and foreign keys on. Times are UTC epoch milliseconds.
+consistency) and foreign keys on. The same code runs on PostgreSQL (psycopg) when Settings.db is a
+postgresql:// URL, so that several bots share one track record. Times are UTC epoch milliseconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, func, select
 
-from consensus.decision import Abstain, Ballot, TradeDecision, Usage
+from consensus.decision import NO_CALL_REASONS, Abstain, Ballot, Usage
+from swarm._sql import database_label, database_url, one_line, parse_url, sqlite_file, translated
 from swarm.errors import StoreError
 from swarm.members.base import Answer
-from swarm.store_schema import MIGRATIONS, SCHEMA_VERSION, AnswerRow, CachedResponseRow, migrate, read_version
+from swarm.store_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    WRITE_LOCK_OPTION,
+    AnswerRow,
+    CachedResponseRow,
+    migrate,
+    read_version,
+)
 from swarm.timeutil import wall_clock_ms
+from swarm.track_record import DueBallot, LeaderboardFacts, TrackRecordStore, decision_of
 
 DAY_MS = 86_400_000
 SQLITE_MAGIC = b"SQLite format 3\x00"
-# Abstentions decided before any model was called: known to have cost nothing.
-NO_CALL_REASONS = ("no_key", "budget")
+PG_CONNECT_TIMEOUT_S = 10  # an unreachable server fails in seconds, not after the OS's minutes
 
 Clock = Callable[[], int]
 
@@ -40,11 +50,15 @@ __all__ = [
     "SCHEMA_VERSION",
     "CachedResponse",
     "DailyCost",
+    "DueBallot",
+    "LeaderboardFacts",
     "RecordedAnswer",
     "Store",
     "StoreError",
     "cache_key",
+    "database_label",
     "database_url",
+    "sqlite_file",
 ]
 
 
@@ -87,18 +101,11 @@ def cache_key(model: str, prompt_digest: str, params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def database_url(db: str) -> str:
-    """Settings.db as a SQLAlchemy URL: a plain path is a SQLite file; a URL is kept as given."""
-    if "://" in db:
-        return db
-    return f"sqlite:///{Path(db).expanduser()}"
-
-
 # --- the store -----------------------------------------------------------------------------
 
 
-class Store:
-    """Records answers and cached replies; every write is one transaction."""
+class Store(TrackRecordStore):
+    """Records answers, cached replies and the track record; every write is one transaction."""
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
@@ -111,13 +118,17 @@ class Store:
         Nothing is written to a file that is not a SQLite database or whose schema is newer than
         this code: both are refused before the first write.
         """
-        url = sa.make_url(database_url(db))
+        url = parse_url(db)
         where = url.render_as_string(hide_password=True)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            _check_sqlite_file(Path(url.database))
-        engine = _engine(url)
+        path = sqlite_file(db)
+        if path is not None:
+            _check_sqlite_file(path)
         try:
-            with _translated(where):
+            engine = _engine(url)
+        except sa.exc.NoSuchModuleError:
+            raise StoreError(f"{where}: no database driver for {url.drivername!r}") from None
+        try:
+            with translated(where):
                 _prepare(engine, url, where, clock)
         except BaseException:
             engine.dispose()
@@ -145,7 +156,7 @@ class Store:
     ) -> None:
         """Record the answers of one symbol in one cycle, all or none (one transaction)."""
         now = self._clock()
-        with _translated(f"answers of cycle {cycle_id}"), Session(self._engine) as session, session.begin():
+        with translated(f"answers of cycle {cycle_id}"), Session(self._engine) as session, session.begin():
             for answer in answers:
                 session.add(_answer_row(answer, cycle_id, now, market_ts, prompt_version, prompt_digest))
 
@@ -174,7 +185,7 @@ class Store:
             created_at=self._clock(),
         )
         try:
-            with _translated("response cache"), Session(self._engine) as session, session.begin():
+            with translated("response cache"), Session(self._engine) as session, session.begin():
                 session.add(row)
         except StoreError as exc:
             # The key is there already: two members asked the same thing at once; either reply will do.
@@ -217,6 +228,8 @@ def _check_sqlite_file(path: Path) -> None:
 
 
 def _engine(url: sa.URL) -> Engine:
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        return sa.create_engine(url, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url)
     in_memory = url.database in (None, "", ":memory:")
@@ -242,7 +255,8 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    immediate = conn.get_execution_options().get(WRITE_LOCK_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _prepare(engine: Engine, url: sa.URL, where: str, clock: Clock) -> None:
@@ -254,8 +268,25 @@ def _prepare(engine: Engine, url: sa.URL, where: str, clock: Clock) -> None:
             f"({SCHEMA_VERSION}); upgrade swarm"
         )
     if url.get_backend_name() == "sqlite":
+        # Switching to WAL or upgrading writes to the file: never into a damaged one. A store that
+        # is up to date is opened without writing, so it is not checked (the check reads it all).
+        if version > 0 and (version < SCHEMA_VERSION or _journal_mode(engine) != "wal"):
+            _check_integrity(engine, where)
         _set_wal(engine, where, in_memory=url.database in (None, "", ":memory:"))
     migrate(engine, MIGRATIONS, clock)
+
+
+def _journal_mode(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
+
+
+def _check_integrity(engine: Engine, where: str) -> None:
+    with engine.connect() as conn:
+        problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        found = one_line("; ".join(problems))[:200]
+        raise StoreError(f"{where}: the database file is damaged ({found}); refusing to write to it")
 
 
 def _set_wal(engine: Engine, where: str, *, in_memory: bool) -> None:
@@ -273,23 +304,18 @@ def _set_wal(engine: Engine, where: str, *, in_memory: bool) -> None:
 
 
 def _read_version(engine: Engine, where: str) -> int:
-    with engine.connect() as conn:
+    try:
+        connection = engine.connect()
+    except OperationalError as exc:
+        # The first connection: a server that is down or refuses us, a file that cannot be opened.
+        raise StoreError(f"cannot open the database {where}: {one_line(exc.orig)}") from exc
+    with connection as conn:
         tables = set(sa.inspect(conn).get_table_names())
         version = read_version(conn)
     if tables and not version:
         shown = ", ".join(sorted(tables)[:5])
         raise StoreError(f"{where}: database has tables ({shown}) but no schema_version: not a swarm store")
     return version
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """Database failures as a one-line StoreError naming what failed."""
-    try:
-        yield
-    except DBAPIError as exc:
-        detail = " ".join(str(exc.orig).split())
-        raise StoreError(f"{what}: {detail}") from exc
 
 
 # --- rows <-> answers ----------------------------------------------------------------------
@@ -339,15 +365,7 @@ def _recorded(row: AnswerRow) -> RecordedAnswer:
     who = {"member": row.member, "model": row.model, "symbol": row.symbol, "usage": usage}
     vote: Ballot | Abstain
     if row.kind == "ballot":
-        decision = TradeDecision(
-            action=row.action,
-            confidence=row.confidence,
-            reasoning=row.reasoning or "",
-            position_size_pct=row.position_size_pct,
-            take_profit=tuple(json.loads(row.take_profit or "[]")),
-            stop_loss=row.stop_loss,
-        )
-        vote = Ballot(decision=decision, **who)
+        vote = Ballot(decision=decision_of(row), **who)
     else:
         vote = Abstain(reason=row.abstain_reason, detail=row.abstain_detail or "", **who)
     answer = Answer(vote=vote, raw_text=row.raw_text, cached=row.cached)

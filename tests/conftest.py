@@ -1,4 +1,4 @@
-"""Test-wide guards: no test reaches the internet or a real model provider."""
+"""Test-wide guards (no test reaches the internet or a real model provider) and the `db_url` fixture."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.stores import POSTGRES_ENV, backends, fresh_postgres_schema
 
 # litellm fetches its price map from GitHub at import unless told not to.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -67,3 +70,13 @@ def _no_real_network() -> Iterator[None]:
     finally:
         socket.socket.connect = _real_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(params=backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, and PostgreSQL too when SWARM_TEST_POSTGRES_URL is set."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "swarm.db")
+        return
+    with fresh_postgres_schema(os.environ[POSTGRES_ENV]) as url:
+        yield url

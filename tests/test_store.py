@@ -1,4 +1,7 @@
-"""The SQLite store: round trips, WAL, transactions, cache, daily cost, refusing foreign files."""
+"""The store: round trips, WAL, transactions, cache, daily cost, migrations, refusing what is not ours.
+
+Tests taking `db_url` run on SQLite and, when SWARM_TEST_POSTGRES_URL is set, on PostgreSQL too.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +16,20 @@ from sqlmodel import SQLModel
 from consensus.decision import Abstain, Action, Ballot, TradeDecision, Usage
 from swarm.members.base import Answer
 from swarm.store import DAY_MS, SCHEMA_VERSION, Store, StoreError, cache_key, database_url
-from swarm.store_schema import MIGRATIONS, AnswerRow, CachedResponseRow, Migration, migrate, read_version
+from swarm.store_schema import (
+    MIGRATIONS,
+    AnswerRow,
+    CachedResponseRow,
+    ConsensusVoteRow,
+    Migration,
+    ScoreRow,
+    migrate,
+    read_version,
+)
+from tests.stores import FakeClock
 
 DAY = 1_761_609_600_000  # 2025-10-28T00:00:00Z
 DIGEST = "ab" * 32
-
-
-class FakeClock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture
@@ -33,8 +38,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
-    opened = Store.open(str(tmp_path / "swarm.db"), clock=clock)
+def store(db_url: str, clock: FakeClock) -> Iterator[Store]:
+    opened = Store.open(db_url, clock=clock)
     yield opened
     opened.close()
 
@@ -94,17 +99,33 @@ def test_ballots_and_abstains_round_trip(store: Store, clock: FakeClock) -> None
     assert len(store.answers()) == 5
 
 
-def test_reopening_keeps_data_and_version(tmp_path: Path, clock: FakeClock) -> None:
-    path = str(tmp_path / "swarm.db")
-    first = Store.open(path, clock=clock)
+def _versions(store: Store) -> list[int]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars())
+
+
+def test_reopening_keeps_data_and_version(db_url: str, clock: FakeClock) -> None:
+    first = Store.open(db_url, clock=clock)
     _record(first, "c1", [ballot()])
     first.close()
-    again = Store.open(path, clock=clock)
+    again = Store.open(db_url, clock=clock)
     assert [r.answer for r in again.answers()] == [ballot()]
-    with again.engine.connect() as conn:
-        versions = conn.execute(sa.text("SELECT version FROM schema_version")).scalars().all()
-    assert versions == [SCHEMA_VERSION]
+    assert _versions(again) == list(range(1, SCHEMA_VERSION + 1))  # one row per step
     again.close()
+
+
+def test_a_version_1_database_is_upgraded_with_its_data(db_url: str, clock: FakeClock) -> None:
+    engine = sa.create_engine(database_url(db_url))
+    migrate(engine, MIGRATIONS[:1], clock)  # as the first release left it
+    _record(Store(engine, clock), "c1", [ballot(), abstain()])  # the constructor does not migrate
+    engine.dispose()
+
+    upgraded = Store.open(db_url, clock=clock)
+    assert [r.answer for r in upgraded.answers()] == [ballot(), abstain()]
+    assert _versions(upgraded) == list(range(1, SCHEMA_VERSION + 1))
+    with upgraded.engine.connect() as conn:
+        assert {"consensus_vote", "score"} <= set(sa.inspect(conn).get_table_names())
+    upgraded.close()
 
 
 def test_in_memory_store_works(clock: FakeClock) -> None:
@@ -117,12 +138,15 @@ def test_in_memory_store_works(clock: FakeClock) -> None:
 # --- SQLite settings ---------------------------------------------------------------------
 
 
-def test_wal_mode_and_connection_pragmas(store: Store, tmp_path: Path) -> None:
+def test_wal_mode_and_connection_pragmas(tmp_path: Path, clock: FakeClock) -> None:
+    store = Store.open(str(tmp_path / "swarm.db"), clock=clock)
     with sqlite3.connect(tmp_path / "swarm.db") as plain:
         assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # stored in the file
+    plain.close()
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.close()
 
 
 # --- transactions ------------------------------------------------------------------------
@@ -130,7 +154,8 @@ def test_wal_mode_and_connection_pragmas(store: Store, tmp_path: Path) -> None:
 
 def test_a_failing_row_leaves_no_partial_rows(store: Store) -> None:
     _record(store, "c1", [ballot("claude")])
-    with pytest.raises(StoreError, match=r"^answers of cycle c1: UNIQUE constraint failed"):
+    duplicate = r"UNIQUE constraint failed|duplicate key value violates unique constraint"  # SQLite | PG
+    with pytest.raises(StoreError, match=rf"^answers of cycle c1: ({duplicate})"):
         _record(store, "c1", [ballot("gpt"), ballot("gemini"), ballot("claude")])
     assert [r.answer.vote.member for r in store.answers()] == ["claude"]
 
@@ -232,7 +257,9 @@ def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
         db.execute("INSERT INTO schema_version VALUES (99, 'from the future', 0)")
     db.close()
     before = _files(tmp_path)
-    with pytest.raises(StoreError, match=r"schema version 99 is newer than this swarm knows \(1\)"):
+    with pytest.raises(
+        StoreError, match=rf"schema version 99 is newer than this swarm knows \({SCHEMA_VERSION}\)"
+    ):
         Store.open(str(path))
     assert _files(tmp_path) == before  # not even switched to WAL
 
@@ -253,13 +280,6 @@ def test_directory_is_refused(tmp_path: Path) -> None:
         Store.open(str(tmp_path))
 
 
-def test_database_url_from_settings_value() -> None:
-    assert database_url("swarm.db") == "sqlite:///swarm.db"
-    assert database_url("/var/lib/swarm/x.db") == "sqlite:////var/lib/swarm/x.db"
-    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
-    assert database_url("postgresql://u:p@db/swarm") == "postgresql://u:p@db/swarm"
-
-
 # --- migrations --------------------------------------------------------------------------
 
 
@@ -272,45 +292,53 @@ def _fail_halfway(conn: sa.Connection) -> None:
     raise RuntimeError("step 2 broke")
 
 
+NEXT = SCHEMA_VERSION + 1
+
+
 def test_missing_steps_are_applied_in_order(store: Store, clock: FakeClock) -> None:
-    steps = (*MIGRATIONS, Migration(2, "notes", _add_note_table))
-    assert migrate(store.engine, steps, clock) == 2
+    steps = (*MIGRATIONS, Migration(NEXT, "notes", _add_note_table))
+    assert migrate(store.engine, steps, clock) == NEXT
     with store.engine.connect() as conn:
-        assert read_version(conn) == 2
+        assert read_version(conn) == NEXT
         assert sa.inspect(conn).has_table("note")
-    assert migrate(store.engine, steps, clock) == 2  # nothing left to do
+    assert migrate(store.engine, steps, clock) == NEXT  # nothing left to do
 
 
 def test_a_failing_step_rolls_back_with_its_version(store: Store, clock: FakeClock) -> None:
     with pytest.raises(RuntimeError, match="step 2 broke"):
-        migrate(store.engine, (*MIGRATIONS, Migration(2, "broken", _fail_halfway)), clock)
+        migrate(store.engine, (*MIGRATIONS, Migration(NEXT, "broken", _fail_halfway)), clock)
     with store.engine.connect() as conn:
-        assert read_version(conn) == 1
+        assert read_version(conn) == SCHEMA_VERSION
         assert not sa.inspect(conn).has_table("half")  # the DDL went with the transaction
 
 
 def test_steps_must_be_numbered_in_order(store: Store, clock: FakeClock) -> None:
     with pytest.raises(ValueError, match="1, 2, 3"):
-        migrate(store.engine, (*MIGRATIONS, Migration(3, "gap", _add_note_table)), clock)
+        migrate(store.engine, (*MIGRATIONS, Migration(NEXT + 1, "gap", _add_note_table)), clock)
 
 
 def _kind(column_type: sa.types.TypeEngine[object]) -> str:
     if isinstance(column_type, sa.types.TypeDecorator):  # sqlmodel's AutoString wraps a String
         column_type = column_type.impl_instance
-    for kind in (sa.Boolean, sa.Integer, sa.Float, sa.String):
+    for kind in (sa.Boolean, sa.Integer, sa.Float, sa.String, sa.JSON):
         if isinstance(column_type, kind):
             return kind.__name__
     raise AssertionError(f"unexpected column type {column_type!r}")
 
 
-@pytest.mark.parametrize("model", [AnswerRow, CachedResponseRow])
+@pytest.mark.parametrize("model", [AnswerRow, CachedResponseRow, ConsensusVoteRow, ScoreRow])
 def test_orm_classes_match_the_migrated_schema(store: Store, model: type[SQLModel]) -> None:
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
     with store.engine.connect() as conn:
-        reflected = {c["name"]: c for c in sa.inspect(conn).get_columns(table.name)}
-        primary = set(sa.inspect(conn).get_pk_constraint(table.name)["constrained_columns"])
+        inspector = sa.inspect(conn)
+        reflected = {c["name"]: c for c in inspector.get_columns(table.name)}
+        primary = set(inspector.get_pk_constraint(table.name)["constrained_columns"])
+        foreign = {
+            (k["constrained_columns"][0], k["referred_table"]) for k in inspector.get_foreign_keys(table.name)
+        }
     assert reflected.keys() == set(table.columns.keys())
     assert primary == {c.name for c in table.primary_key}
+    assert foreign == {(c.name, k.column.table.name) for c in table.columns for k in c.foreign_keys}
     for column in table.columns:
         found = reflected[column.name]
         assert _kind(found["type"]) == _kind(column.type), column.name
