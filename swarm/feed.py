@@ -77,15 +77,19 @@ async def open_source(name: SourceName, settings: Settings) -> AsyncIterator[Sou
 
 async def take_market_state(choice: FeedChoice, settings: Settings, symbol: str) -> MarketState:
     """One point-in-time MarketState of `symbol` from the chosen source."""
+    async with open_source(choice.source, settings) as source:
+        return await market_state_from(source, symbol, choice.at_ms)
+
+
+async def market_state_from(source: Source, symbol: str, at_ms: int | None) -> MarketState:
+    """The MarketState of `symbol` at `at_ms` (None: end of replay data, or now) from an open source."""
     from feeds.build import build_market_state
 
-    async with open_source(choice.source, settings) as source:
-        at_ms = choice.at_ms if choice.at_ms is not None else _default_at(source, symbol)
-        data = await source.market_data(symbol.upper(), at_ms)
-    return build_market_state(data)
+    at = at_ms if at_ms is not None else default_at(source, symbol)
+    return build_market_state(await source.market_data(symbol.upper(), at))
 
 
-def _default_at(source: Source, symbol: str) -> int:
+def default_at(source: Source, symbol: str) -> int:
     """Replay defaults to the end of its data; exchanges serve the present."""
     from feeds.sources.replay import ReplaySource
 

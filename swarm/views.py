@@ -8,6 +8,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
+from consensus.vote import Consensus
 from feeds.state import MarketState, TimeframeIndicators
 from swarm.members.base import Answer
 
@@ -129,7 +130,9 @@ def _cost(answer: Answer) -> str:
     return "unknown" if cost is None else f"${cost:.4f}"
 
 
-def show_answers(state: MarketState, prompt_version: str, answers: Sequence[Answer]) -> None:
+def show_answers(
+    state: MarketState, prompt_version: str, answers: Sequence[Answer], consensus: Consensus
+) -> None:
     """One row per member: its vote or why it abstained, latency and cost; reasons underneath."""
     console = Console()
     title = f"{state.symbol} @ {state.timestamp:%Y-%m-%d %H:%M} UTC, prompt {prompt_version}"
@@ -145,3 +148,9 @@ def show_answers(state: MarketState, prompt_version: str, answers: Sequence[Answ
         why = vote.decision.reasoning if vote.kind == "ballot" else vote.detail
         if why:
             console.print(f"[bold]{vote.member}[/bold]: {why}")
+    action = consensus.action.value
+    console.print(
+        f"[bold]consensus[/bold]: {action} at {consensus.confidence:.0f} "
+        f"(agreement {consensus.agreement:.0%}, for: {', '.join(consensus.members_for) or 'none'}) "
+        f"— {consensus.reason}"
+    )

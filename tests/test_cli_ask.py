@@ -116,3 +116,20 @@ def test_rich_view_shows_every_member(env: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "claude" in result.stdout
     assert "local/meanrev" in result.stdout
+
+
+def test_asks_record_a_consensus_and_score_earlier_ballots_once_due(env: Path) -> None:
+    local = "local/trend,local/meanrev,local/funding"
+    first = json.loads(ask("--models", local, "--json").stdout)
+    assert first["consensus"]["action"] in {"LONG", "SHORT", "HOLD", "CLOSE"}
+    assert first["scored_before"] == 0
+    # Two hours on: the 4 h horizon of the first ask has not passed, nothing is scored yet.
+    early = CliRunner().invoke(app, ["ask", "BTC", "--at", "2026-03-10T14:00:00Z", "--models", local, "--json"])
+    assert json.loads(early.stdout)["scored_before"] == 0
+    later = CliRunner().invoke(app, ["ask", "BTC", "--at", "2026-03-10T16:15:00Z", "--models", local, "--json"])
+    assert json.loads(later.stdout)["scored_before"] == 4  # three members and the swarm of the first ask
+    board = CliRunner().invoke(app, ["leaderboard", "--json"])
+    assert board.exit_code == 0, board.output
+    rows = {row["member"]: row for row in json.loads(board.stdout)["rows"]}
+    assert rows["local/trend"]["votes"] == 3
+    assert rows["swarm"]["votes"] == 3

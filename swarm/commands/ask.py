@@ -7,25 +7,33 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from consensus.vote import Consensus
+from feeds.sources.base import Source
 from feeds.state import MarketState
+from prompts.types import RenderedPrompt
 from swarm.config import Settings, load_settings
-from swarm.feed import FeedChoice, take_market_state
+from swarm.feed import FeedChoice, market_state_from, open_source
 from swarm.members.base import Answer, DecisionRequest, Member
 from swarm.roster import build_members, parse_roster, require_keys
+
+if TYPE_CHECKING:
+    from swarm.store import Store
 
 
 @dataclass(frozen=True)
 class AskResult:
-    """What one `ask` produced: the state, the prompt's version and every member's answer."""
+    """What one `ask` produced: the state, every member's answer and the weighted consensus."""
 
     cycle_id: str
     state: MarketState
     prompt_version: str
     answers: list[Answer]
+    consensus: Consensus
+    scored: int  # earlier ballots whose horizon had passed by now, scored before this ask
 
 
 def run_ask(
@@ -54,35 +62,65 @@ def run_ask(
     else:
         from swarm.views import show_answers
 
-        show_answers(result.state, result.prompt_version, result.answers)
+        show_answers(result.state, result.prompt_version, result.answers, result.consensus)
 
 
 async def _ask(
     choice: FeedChoice, settings: Settings, symbol: str, members: Sequence[Member], use_cache: bool
 ) -> AskResult:
+    from swarm.store import Store
+
+    store = Store.open(settings.db)
+    try:
+        async with open_source(choice.source, settings) as source:
+            state = await market_state_from(source, symbol, choice.at_ms)
+            market_ts = int(state.timestamp.timestamp() * 1000)
+            # Score what is due first, so this cycle's weights include every outcome known by now.
+            scored = await _score_due(store, source, market_ts, settings)
+        answers, prompt, cycle_id = await _fan_out(state, members, store, settings, use_cache)
+        store.record_answers(cycle_id, market_ts, prompt.version, prompt.digest, answers)
+        consensus = _vote(store, settings, members, answers, market_ts)
+        store.record_consensus(cycle_id, market_ts, consensus, consensus.weights)
+    finally:
+        store.close()
+    return AskResult(cycle_id, state, prompt.version, answers, consensus, scored)
+
+
+async def _score_due(store: Store, source: Source, now_ms: int, settings: Settings) -> int:
+    from swarm.scoring_job import score_due
+
+    report = await score_due(store, source, now_ms, settings.score_horizon_ms)
+    return report.scored
+
+
+async def _fan_out(
+    state: MarketState, members: Sequence[Member], store: Store, settings: Settings, use_cache: bool
+) -> tuple[list[Answer], RenderedPrompt, str]:
     from prompts.context import PortfolioView
     from prompts.render import render
     from swarm.fanout import ConcurrencyLimits, fan_out
     from swarm.members.cached import guarded
-    from swarm.store import Store
 
-    state = await take_market_state(choice, settings, symbol)
     prompt = render(state, PortfolioView(equity_usd=settings.paper_equity_usd), [])
     cycle_id = uuid.uuid4().hex
-    request = DecisionRequest(cycle_id=cycle_id, symbol=symbol, state=state, prompt=prompt)
-    store = Store.open(settings.db)
+    request = DecisionRequest(cycle_id=cycle_id, symbol=state.symbol, state=state, prompt=prompt)
+    voters = [guarded(member, store, settings, use_cache=use_cache) for member in members]
+    limits = ConcurrencyLimits(per_provider=settings.provider_concurrency)
     try:
-        voters = [guarded(member, store, settings, use_cache=use_cache) for member in members]
-        try:
-            limits = ConcurrencyLimits(per_provider=settings.provider_concurrency)
-            answers = await fan_out(voters, [request], deadline_s=settings.deadline_s, limits=limits)
-        finally:
-            await _close_llm_clients(members)
-        market_ts = int(state.timestamp.timestamp() * 1000)
-        store.record_answers(cycle_id, market_ts, prompt.version, prompt.digest, answers)
+        answers = await fan_out(voters, [request], deadline_s=settings.deadline_s, limits=limits)
     finally:
-        store.close()
-    return AskResult(cycle_id, state, prompt.version, answers)
+        await _close_llm_clients(members)
+    return answers, prompt, cycle_id
+
+
+def _vote(
+    store: Store, settings: Settings, members: Sequence[Member], answers: Sequence[Answer], now_ms: int
+) -> Consensus:
+    from consensus.vote import vote
+
+    priors = {member.name: settings.member(member.name).prior_weight for member in members}
+    weights = store.member_weights(now_ms, prior_weights=priors)
+    return vote([answer.vote for answer in answers], weights)
 
 
 async def _close_llm_clients(members: Sequence[Member]) -> None:
@@ -101,7 +139,13 @@ def ask_document(result: AskResult) -> dict[str, Any]:
         "source": result.state.source,
         "prompt_version": result.prompt_version,
         "answers": [answer_row(answer) for answer in result.answers],
+        "consensus": consensus_row(result.consensus),
+        "scored_before": result.scored,
     }
+
+
+def consensus_row(consensus: Consensus) -> dict[str, Any]:
+    return consensus.model_dump(mode="json", exclude={"ballots", "abstentions", "symbol"})
 
 
 def answer_row(answer: Answer) -> dict[str, Any]:
