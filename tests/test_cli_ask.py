@@ -41,7 +41,11 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_llm: FakeLLMServer
 
 
 def ask(*args: str) -> Result:
-    return CliRunner().invoke(app, ["ask", "BTC", "--at", AT, *args])
+    return ask_at(AT, *args)
+
+
+def ask_at(at: str, *args: str) -> Result:
+    return CliRunner().invoke(app, ["ask", "BTC", "--at", at, *args])
 
 
 def test_five_aliases_and_a_local_member_all_vote(env: Path, fake_llm: FakeLLMServer) -> None:
@@ -124,9 +128,9 @@ def test_asks_record_a_consensus_and_score_earlier_ballots_once_due(env: Path) -
     assert first["consensus"]["action"] in {"LONG", "SHORT", "HOLD", "CLOSE"}
     assert first["scored_before"] == 0
     # Two hours on: the 4 h horizon of the first ask has not passed, nothing is scored yet.
-    early = CliRunner().invoke(app, ["ask", "BTC", "--at", "2026-03-10T14:00:00Z", "--models", local, "--json"])
+    early = ask_at("2026-03-10T14:00:00Z", "--models", local, "--json")
     assert json.loads(early.stdout)["scored_before"] == 0
-    later = CliRunner().invoke(app, ["ask", "BTC", "--at", "2026-03-10T16:15:00Z", "--models", local, "--json"])
+    later = ask_at("2026-03-10T16:15:00Z", "--models", local, "--json")
     assert json.loads(later.stdout)["scored_before"] == 4  # three members and the swarm of the first ask
     board = CliRunner().invoke(app, ["leaderboard", "--json"])
     assert board.exit_code == 0, board.output
