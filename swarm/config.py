@@ -7,11 +7,13 @@ named by SWARM_CONFIG) > defaults. A bad value raises ConfigError with one line 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # Current litellm model strings per vendor alias (checked against litellm 1.110's price map, which
@@ -24,6 +26,20 @@ DEFAULT_ALIASES: dict[str, str] = {
     "gemini": "gemini/gemini-3.1-pro-preview",
 }
 
+# Knowledge (training-data) cutoff of each default model, keyed by its litellm model string so
+# that re-pointing an alias does not carry a wrong date over. "YYYY-MM" means the whole month.
+# These were gathered without network access from stored copies of vendor pages and secondary
+# sources; CHECK THEM against the vendors' pages whenever a model changes. DeepSeek publishes
+# none: the snapshot's release date stands in as an upper bound (a later date only warns more).
+# local/ members have none: they learn nothing.
+DEFAULT_KNOWLEDGE_CUTOFFS: dict[str, str] = {
+    DEFAULT_ALIASES["deepseek"]: "2026-08-13",
+    DEFAULT_ALIASES["grok"]: "2026-05",
+    DEFAULT_ALIASES["claude"]: "2026-01",
+    DEFAULT_ALIASES["gpt"]: "2025-12-01",
+    DEFAULT_ALIASES["gemini"]: "2025-01",
+}
+
 # The environment variable holding each provider's key, as litellm reads it.
 PROVIDER_KEY_ENV: dict[str, str] = {
     "deepseek": "DEEPSEEK_API_KEY",
@@ -32,6 +48,8 @@ PROVIDER_KEY_ENV: dict[str, str] = {
     "openai": "OPENAI_API_KEY",
     "gemini": "GEMINI_API_KEY",
 }
+
+_ISO_CUTOFF = re.compile(r"\d{4}-\d{2}(-\d{2})?")
 
 PACIFICA_MAINNET = "https://api.pacifica.fi/api/v1"
 HYPERLIQUID_MAINNET = "https://api.hyperliquid.xyz"
@@ -84,6 +102,22 @@ class Settings(BaseSettings):
         default_factory=dict, description="Calls in flight per provider, e.g. {openai = 20}; default 8"
     )
     members: dict[str, MemberSettings] = Field(default_factory=dict)
+    knowledge_cutoffs: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_KNOWLEDGE_CUTOFFS),
+        description="Training cutoff (YYYY-MM or YYYY-MM-DD) per alias or litellm model string",
+    )
+
+    @field_validator("knowledge_cutoffs")
+    @classmethod
+    def _iso_cutoffs(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, cutoff in value.items():
+            if not _ISO_CUTOFF.fullmatch(cutoff):
+                raise ValueError(f"cutoff of {name!r} must be YYYY-MM or YYYY-MM-DD (got {cutoff!r})")
+            try:  # a month is checked as its first day, so a bad month or day fails here
+                date.fromisoformat(cutoff if len(cutoff) == 10 else cutoff + "-01")
+            except ValueError:
+                raise ValueError(f"cutoff of {name!r} is not a calendar date (got {cutoff!r})") from None
+        return value
 
     @classmethod
     def settings_customise_sources(
