@@ -35,7 +35,7 @@ class VoteParams(BaseModel):
 class Consensus(BaseModel):
     """The swarm's decision on one symbol, and everything it was made from."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     symbol: str
     action: Action
