@@ -195,7 +195,6 @@ def test_an_entry_needs_a_stop_unless_a_default_is_configured() -> None:
 @pytest.mark.parametrize(
     ("sl", "reason"),
     [
-        (float("inf"), "bad_stop_loss"),
         (1e-18, "bad_stop_loss"),  # 100 x (1 - 1e-18) is 100.0: no price below the mark
         (0.2, None),
         (0.2001, "stop_too_wide"),
@@ -213,7 +212,6 @@ def test_a_stop_must_give_a_protective_price_within_the_maximum(sl: float, reaso
     ("action", "tp"),
     [
         (Action.LONG, (0.05, 0.02)),  # not ascending (a Consensus does not check)
-        (Action.LONG, (float("inf"),)),
         (Action.SHORT, (0.5, 1.0)),  # a short cannot gain 100 %: the target price would be 0
         (Action.LONG, (1e-18,)),  # rounds to the mark itself
     ],
@@ -221,6 +219,13 @@ def test_a_stop_must_give_a_protective_price_within_the_maximum(sl: float, reaso
 def test_bad_take_profit(action: Action, tp: tuple[float, ...]) -> None:
     result = ENGINE.evaluate(consensus(action, tp=tp), portfolio(), markets(), NOW)
     assert denial(result) == "bad_take_profit"
+
+
+@pytest.mark.parametrize("field", ["stop_loss", "take_profit", "position_size_pct"])
+def test_a_consensus_cannot_carry_infinity(field: str) -> None:
+    value: object = (float("inf"),) if field == "take_profit" else float("inf")
+    with pytest.raises(ValueError, match="finite number"):
+        Consensus.model_validate(consensus(Action.LONG).model_dump() | {field: value})
 
 
 def test_ladder_splits_the_position_and_merges_repeated_targets() -> None:
