@@ -21,9 +21,9 @@ The exact definitions are in docs/consensus.md ("Scoring"). In short, for a ball
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,22 @@ _CHUNK = 4096
 _SIGN = {Action.LONG: 1.0, Action.SHORT: -1.0, Action.HOLD: 0.0, Action.CLOSE: 0.0}
 
 BoolArray = npt.NDArray[np.bool_]
+
+
+class Scorable(Protocol):
+    """What scoring reads of a decision: a TradeDecision, or a Consensus scored as the swarm's ballot."""
+
+    @property
+    def action(self) -> Action: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+    @property
+    def take_profit(self) -> tuple[float, ...]: ...
+
+    @property
+    def stop_loss(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +95,7 @@ def score_ballot(
 
 
 def score_ballots(
-    decisions: Sequence[TradeDecision],
+    decisions: Sequence[Scorable],
     entry_ts_ms: Sequence[int] | IntArray,
     candles: Candles,
     horizon_ms: int = DEFAULT_HORIZON_MS,
@@ -88,36 +104,80 @@ def score_ballots(
     band_margin: float = DEFAULT_BAND_MARGIN,
 ) -> list[Score | None]:
     """Score many ballots on one symbol's candles; None for each one whose horizon is not covered."""
+    columns = score_columns(decisions, entry_ts_ms, candles, horizon_ms, fee_rate, band_margin=band_margin)
+    scores = iter([Score(*row) for row in columns.rows()])
+    return [next(scores) if ready else None for ready in columns.ready]
+
+
+@dataclass(frozen=True)
+class ScoreColumns:
+    """`score_ballots` as columns: `ready` per ballot, every other list over the ready ones only.
+
+    For a caller that writes many scores as rows (a backtest scores ~200,000): no Score object
+    per ballot. `rows()` gives each ready ballot's values in Score's field order.
+    """
+
+    ready: list[bool]
+    direction_correct: list[bool | None]
+    pnl_pct_followed: list[float]
+    brier: list[float | None]
+    move_pct: list[float]
+    entry_price: list[float]
+    exit_price: list[float]
+    stopped: list[bool]
+    targets_hit: list[int]
+    scored_at_ms: list[int]
+
+    def rows(self) -> Iterator[tuple[bool | None, float, float | None, float, float, float, bool, int, int]]:
+        return zip(
+            self.direction_correct, self.pnl_pct_followed, self.brier, self.move_pct, self.entry_price,
+            self.exit_price, self.stopped, self.targets_hit, self.scored_at_ms, strict=True,
+        )  # fmt: skip
+
+
+def score_columns(
+    decisions: Sequence[Scorable],
+    entry_ts_ms: Sequence[int] | IntArray,
+    candles: Candles,
+    horizon_ms: int = DEFAULT_HORIZON_MS,
+    fee_rate: float = DEFAULT_FEE_RATE,
+    *,
+    band_margin: float = DEFAULT_BAND_MARGIN,
+) -> ScoreColumns:
+    """`score_ballots`, as columns."""
     entries = np.asarray(entry_ts_ms, dtype=np.int64).reshape(-1)
     if entries.shape[0] != len(decisions):
         raise ValueError(f"{len(decisions)} decisions but {entries.shape[0]} entry times")
     if horizon_ms <= 0 or fee_rate < 0 or band_margin < 0:
         raise ValueError("horizon_ms must be positive, fee_rate and band_margin non-negative")
-    scores: list[Score | None] = []
-    for lo in range(0, len(decisions), _CHUNK):
-        chunk = _Chunk.build(decisions[lo : lo + _CHUNK], entries[lo : lo + _CHUNK], candles, horizon_ms)
-        scores.extend(chunk.score(fee_rate, 2 * fee_rate + band_margin))
-    return scores
+    parts = [
+        _Chunk.build(decisions[lo : lo + _CHUNK], entries[lo : lo + _CHUNK], candles, horizon_ms).columns(
+            fee_rate, 2 * fee_rate + band_margin
+        )
+        for lo in range(0, len(decisions), _CHUNK)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return ScoreColumns(*([v for part in parts for v in getattr(part, f.name)] for f in fields(ScoreColumns)))
 
 
 @dataclass(frozen=True)
 class _Chunk:
-    """The ready ballots of one chunk, with their candle windows gathered as (ballot, bar) arrays."""
+    """The ready ballots of one chunk: their candle windows (start, stop), entries and exits."""
 
-    decisions: list[TradeDecision]
+    decisions: list[Scorable]
     ready: BoolArray  # per ballot of the chunk: horizon covered
     sign: FloatArray  # +1 LONG, -1 SHORT, 0 otherwise (ready ballots only, as below)
-    valid: BoolArray  # (n, K): bar j is inside ballot i's window
-    open: FloatArray  # (n, K) gathered prices
-    high: FloatArray
-    low: FloatArray
+    start: IntArray  # first and past-the-last candle of each window
+    stop: IntArray
     entry: FloatArray
     exit: FloatArray
     scored_at: IntArray
+    candles: Candles
 
     @classmethod
     def build(
-        cls, decisions: Sequence[TradeDecision], entries: IntArray, candles: Candles, horizon_ms: int
+        cls, decisions: Sequence[Scorable], entries: IntArray, candles: Candles, horizon_ms: int
     ) -> _Chunk:
         start = np.searchsorted(candles.ts_ms, entries, side="left")
         stop = np.searchsorted(candles.ts_ms, entries + horizon_ms, side="left")
@@ -128,40 +188,43 @@ class _Chunk:
         ready[ready] = close_ms[stop[ready] - 1] >= entries[ready] + horizon_ms
         start, stop = start[ready], stop[ready]
         last = stop - 1
-        width = int((stop - start).max()) if start.size else 0
-        offsets = np.arange(width)
-        # Past its window a row repeats the last candle; `valid` masks those cells out.
-        index = np.minimum(start[:, None] + offsets[None, :], (stop - 1)[:, None])
         kept = [d for d, r in zip(decisions, ready.tolist(), strict=True) if r]
         return cls(
             decisions=kept,
             ready=ready,
             sign=np.array([_SIGN[d.action] for d in kept], dtype=np.float64),
-            valid=offsets[None, :] < (stop - start)[:, None],
-            open=candles.open[index],
-            high=candles.high[index],
-            low=candles.low[index],
+            start=start,
+            stop=stop,
             entry=candles.open[start],
             exit=candles.close[last],
             scored_at=close_ms[last],
+            candles=candles,
         )
 
-    def score(self, fee_rate: float, band: float) -> list[Score | None]:
+    def columns(self, fee_rate: float, band: float) -> ScoreColumns:
+        ready = self.ready.tolist()
         if not self.decisions:
-            return [None] * self.ready.shape[0]
+            return ScoreColumns(ready, [], [], [], [], [], [], [], [], [])
         move = self.exit / self.entry - 1.0
-        columns = zip(
-            self.decisions,
-            self._direction(move, band).tolist(),
-            *(a.tolist() for a in self._followed(fee_rate)),
-            move.tolist(),
-            self.entry.tolist(),
-            self.exit.tolist(),
-            self.scored_at.tolist(),
-            strict=True,
+        correct: list[bool] = self._direction(move, band).tolist()
+        pnl, stopped, taken = (a.tolist() for a in self._followed(fee_rate))
+        # CLOSE is not scored for direction: its correctness depends on the position it closes.
+        scored = [d.action is not Action.CLOSE for d in self.decisions]
+        return ScoreColumns(
+            ready=ready,
+            direction_correct=[c if s else None for c, s in zip(correct, scored, strict=True)],
+            pnl_pct_followed=pnl,
+            brier=[
+                (d.confidence / 100.0 - float(c)) ** 2 if s else None
+                for d, c, s in zip(self.decisions, correct, scored, strict=True)
+            ],
+            move_pct=[100.0 * m for m in move.tolist()],
+            entry_price=self.entry.tolist(),
+            exit_price=self.exit.tolist(),
+            stopped=stopped,
+            targets_hit=taken,
+            scored_at_ms=self.scored_at.tolist(),
         )
-        ready_scores = iter([_make_score(*row) for row in columns])
-        return [next(ready_scores) if r else None for r in self.ready.tolist()]
 
     def _direction(self, move: FloatArray, band: float) -> BoolArray:
         hold = np.array([d.action is Action.HOLD for d in self.decisions], dtype=np.bool_)
@@ -170,7 +233,53 @@ class _Chunk:
         return np.where(hold, np.abs(move) <= band, self.sign * move > band)
 
     def _followed(self, fee_rate: float) -> tuple[FloatArray, BoolArray, IntArray]:
-        """Net return on notional of following each ballot alone, whether it stopped, targets hit."""
+        """Net return on notional (%) of following each ballot alone, whether it stopped, targets hit.
+
+        HOLD and CLOSE earn 0: only the LONG and SHORT rows (most ballots are HOLD) are walked
+        along their windows; each row's arithmetic is its own.
+        """
+        n = len(self.decisions)
+        pnl, stopped, taken = np.zeros(n), np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.int64)
+        rows = np.flatnonzero(self.sign)
+        if rows.size:
+            net, stopped[rows], taken[rows] = _Path.gather(self, rows).follow(fee_rate)
+            pnl[rows] = 100.0 * net
+        return pnl, stopped, taken
+
+
+@dataclass(frozen=True)
+class _Path:
+    """The candle windows of some rows of a chunk, gathered as (row, bar) arrays."""
+
+    decisions: list[Scorable]
+    sign: FloatArray
+    entry: FloatArray
+    exit: FloatArray
+    valid: BoolArray  # (n, K): bar j is inside row i's window
+    open: FloatArray  # (n, K) gathered prices
+    high: FloatArray
+    low: FloatArray
+
+    @classmethod
+    def gather(cls, chunk: _Chunk, rows: IntArray) -> _Path:
+        start, stop, candles = chunk.start[rows], chunk.stop[rows], chunk.candles
+        width = int((stop - start).max())
+        offsets = np.arange(width)
+        # Past its window a row repeats the last candle; `valid` masks those cells out.
+        index = np.minimum(start[:, None] + offsets[None, :], (stop - 1)[:, None])
+        return cls(
+            decisions=[chunk.decisions[i] for i in rows.tolist()],
+            sign=chunk.sign[rows],
+            entry=chunk.entry[rows],
+            exit=chunk.exit[rows],
+            valid=offsets[None, :] < (stop - start)[:, None],
+            open=candles.open[index],
+            high=candles.high[index],
+            low=candles.low[index],
+        )
+
+    def follow(self, fee_rate: float) -> tuple[FloatArray, BoolArray, IntArray]:
+        """Net return on notional of following each row alone, whether it stopped, targets hit."""
         entry = self.entry[:, None]
         up = self.sign[:, None] >= 0
         favourable = np.where(up, self.high / entry - 1.0, 1.0 - self.low / entry)
@@ -197,38 +306,7 @@ class _Chunk:
         gross = target_return * share + rest * np.where(stopped, stop_return, horizon_return)
         # Fees on entry notional (1) and exit notional (1 + gross for a long, 1 - gross for a short).
         net = gross - fee_rate * (2.0 + self.sign * gross)
-        flat = self.sign == 0
-        return (
-            np.where(flat, 0.0, 100.0 * net),
-            stopped & ~flat,
-            np.where(flat, 0, taken),
-        )
-
-
-def _make_score(
-    decision: TradeDecision,
-    correct: bool,
-    pnl_pct: float,
-    stopped: bool,
-    targets: int,
-    move: float,
-    entry: float,
-    exit_price: float,
-    scored_at: int,
-) -> Score:
-    scored = decision.action is not Action.CLOSE
-    brier = (decision.confidence / 100.0 - float(correct)) ** 2
-    return Score(
-        direction_correct=correct if scored else None,
-        pnl_pct_followed=pnl_pct,
-        brier=brier if scored else None,
-        move_pct=100.0 * move,
-        entry_price=entry,
-        exit_price=exit_price,
-        stopped=stopped,
-        targets_hit=targets,
-        scored_at_ms=scored_at,
-    )
+        return net, stopped, taken
 
 
 def _check_starts(candles: Candles, entries: IntArray, start: IntArray) -> None:
@@ -252,10 +330,12 @@ def _first(mask: BoolArray) -> IntArray:
     return first
 
 
-def _ladders(decisions: Sequence[TradeDecision]) -> tuple[FloatArray, IntArray]:
+def _ladders(decisions: Sequence[Scorable]) -> tuple[FloatArray, IntArray]:
     """Take-profit ladders padded with +inf (never touched) to one width, and their rung counts."""
-    rungs = np.array([len(d.take_profit) for d in decisions], dtype=np.int64)
-    ladder = np.full((len(decisions), int(rungs.max()) if rungs.size else 0), np.inf)
-    for i, d in enumerate(decisions):
-        ladder[i, : len(d.take_profit)] = d.take_profit
-    return ladder, rungs
+    ladders = [d.take_profit for d in decisions]
+    counts = [len(t) for t in ladders]
+    width = max(counts, default=0)
+    if not width:
+        return np.empty((len(ladders), 0)), np.zeros(len(ladders), dtype=np.int64)
+    padded = [(*t, *(np.inf,) * (width - len(t))) for t in ladders]
+    return np.array(padded, dtype=np.float64), np.array(counts, dtype=np.int64)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consensus.decision import Abstain, Action, Ballot, Vote
+from consensus.decision import Abstain, Action, Ballot, TradeDecision, Vote
+
+_ACTIONS = tuple(Action)  # iterating the enum class itself is slow, and this runs every cycle
 
 
 class VoteParams(BaseModel):
@@ -56,12 +57,16 @@ def vote(votes: Sequence[Vote], weights: Mapping[str, float], params: VoteParams
     """Combine one cycle's votes on one symbol into a Consensus."""
     params = params or VoteParams()
     symbol = _check(votes, weights)
-    ballots = tuple(v for v in votes if isinstance(v, Ballot))
+    answered: list[Ballot] = []
+    abstained: list[Abstain] = []
+    for v in votes:
+        if isinstance(v, Ballot):
+            answered.append(v)
+        elif isinstance(v, Abstain):
+            abstained.append(v)
+    ballots = tuple(answered)
     base = _Base(
-        symbol=symbol,
-        ballots=ballots,
-        abstentions=tuple(v for v in votes if isinstance(v, Abstain)),
-        weights={v.member: float(weights.get(v.member, 0.0)) for v in votes},
+        symbol, ballots, tuple(abstained), {v.member: float(weights.get(v.member, 0.0)) for v in votes}
     )
     if len(votes) == 1:
         return _roster_of_one(votes[0], base)
@@ -71,8 +76,7 @@ def vote(votes: Sequence[Vote], weights: Mapping[str, float], params: VoteParams
     return _weighted(base, params)
 
 
-@dataclass(frozen=True)
-class _Base:
+class _Base(NamedTuple):  # a tuple: made at every vote
     """The parts of a Consensus that do not depend on the outcome of the vote."""
 
     symbol: str
@@ -84,7 +88,7 @@ class _Base:
         return {
             "symbol": self.symbol,
             "action": action,
-            "members_for": tuple(b.member for b in self.ballots if b.decision.action is action),
+            "members_for": tuple([b.member for b in self.ballots if b.decision.action is action]),
             "ballots": self.ballots,
             "abstentions": self.abstentions,
             "weights": self.weights,
@@ -136,7 +140,7 @@ def _roster_of_one(only: Vote, base: _Base) -> Consensus:
 
 
 def _weighted(base: _Base, params: VoteParams) -> Consensus:
-    scores = dict.fromkeys(Action, 0.0)
+    scores = dict.fromkeys(_ACTIONS, 0.0)
     for b in base.ballots:
         scores[b.decision.action] += base.weights[b.member] * b.decision.confidence / 100.0
     total = sum(scores.values())
@@ -157,11 +161,16 @@ def _weighted(base: _Base, params: VoteParams) -> Consensus:
 
 
 def _act(base: _Base, action: Action, agreement: float, params: VoteParams) -> Consensus:
-    agreeing = [b for b in base.ballots if b.decision.action is action]
-    votes = [base.weights[b.member] * b.decision.confidence / 100.0 for b in agreeing]
-    # Ballots with zero vote did not move the result; they should not move its parameters either.
-    pairs = [(b.decision, v) for b, v in zip(agreeing, votes, strict=True) if v > 0.0]
-    decisions, vote_weights = [d for d, _ in pairs], [v for _, v in pairs]
+    decisions: list[TradeDecision] = []
+    vote_weights: list[float] = []
+    for b in base.ballots:
+        d = b.decision
+        if d.action is action:
+            v = base.weights[b.member] * d.confidence / 100.0
+            # A ballot with zero vote did not move the result; it should not move its parameters either.
+            if v > 0.0:
+                decisions.append(d)
+                vote_weights.append(v)
     stop = weighted_median([d.stop_loss or math.inf for d in decisions], vote_weights)
     return Consensus(
         confidence=100.0 * agreement,
@@ -186,9 +195,10 @@ def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
     """
     if len(values) != len(weights) or not values:
         raise ValueError("weighted_median needs as many weights as values, at least one")
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
+    total = sum(weights)
+    if min(weights) < 0 or total <= 0:
         raise ValueError("weighted_median needs non-negative weights with a positive total")
-    half = sum(weights) / 2.0
+    half = total / 2.0
     cumulative = 0.0
     for value, weight in sorted(zip(values, weights, strict=True)):
         cumulative += weight

@@ -177,6 +177,10 @@ class PaperVenue:
         """Every fill so far, oldest first: the trade journal's raw material."""
         return tuple(self._ledger.state.fills)
 
+    def marked_equity(self) -> tuple[Decimal, int]:
+        """Equity at the marks and the number of open positions (`account()` without the rest)."""
+        return self._ledger.equity(), len(self._ledger.state.positions)
+
     # ---- time and prices (from the caller only) ---------------------------------------------------
 
     def set_mark(self, symbol: str, price: Price, ts_ms: int) -> None:
@@ -201,6 +205,9 @@ class PaperVenue:
 
         Candles of a symbol come in time order, without overlap. Afterwards the mark is the close.
         """
+        given = (open, high, low, close)
+        if triggers.on_quiet_candle(self._ledger, self._known(symbol), candle_open_ts_ms, given, interval_ms):
+            return  # no order open: only the clock and the mark moved
         prices = (_dec(open), _dec(high), _dec(low), _dec(close))
         triggers.on_candle(self._ledger, self._known(symbol), candle_open_ts_ms, prices, interval_ms)
 

@@ -50,6 +50,9 @@ __all__ = ["PrecomputedStates"]
 
 T = TypeVar("T")
 
+# Schema order, with the names: iterating the enum class and reading `.value` are slow.
+_TIMEFRAMES = tuple((tf, tf.value) for tf in Timeframe)
+
 # The longest look-back of funding_state (24 h averages) and open_interest_state (24 h change).
 _PRINTS_LOOKBACK_MS = DAY_MS
 
@@ -58,8 +61,9 @@ class PrecomputedStates:
     """Every MarketState of one replay symbol: `state_at(at_ms)` equals `build_market_state(snapshot)`.
 
     Construction computes the per-bar columns of every timeframe (about 0.3 s for the bundled BTC:
-    26,000 15m bars and the other timeframes); after that the object is read-only, and each
-    `state_at` returns a new state that shares nothing mutable with another.
+    26,000 15m bars and the other timeframes); after that only a small cache of the indicator
+    fields last read changes, and each `state_at` returns a new state that shares nothing
+    mutable with another.
     """
 
     def __init__(self, history: ReplayHistory) -> None:
@@ -72,6 +76,11 @@ class PrecomputedStates:
         self._columns = {tf: timeframe_columns(c) for tf, c in finest_first if len(c)}
         self._funding = _PrintIndex(history.funding)
         self._open_interest = _PrintIndex(history.open_interest)
+        self._last_indicators: dict[Timeframe, tuple[int, dict[str, object], list[str]]] = {}
+        # (timeframe, first close, bar length, bars) of each timeframe with bars, finest first.
+        self._bar_grid = [
+            (tf, c.first_close_ms, tf.ms, len(c.close)) for tf, c in self._columns.items() if c.close
+        ]
 
     @classmethod
     def from_replay(cls, source: ReplaySource, symbol: str) -> PrecomputedStates:
@@ -90,6 +99,7 @@ class PrecomputedStates:
             raise EmptyDataError(f"{self.symbol}: no candles at {iso(at_ms)}")
         finest_tf, i = next(iter(bars.items()))
         finest = self._columns[finest_tf]
+        indicators, indicator_nulls = self._indicators(bars)
         # Keys in schema order: `missing` lists the null ones in that order, as the builder does.
         fields: dict[str, object] = {
             "symbol": self.symbol,
@@ -103,27 +113,48 @@ class PrecomputedStates:
             "volume": _volume_at(finest, i),
             "funding": funding_state(self._funding.recent(at_ms, at_ms - _PRINTS_LOOKBACK_MS), at_ms),
             "open_interest": open_interest_state(self._open_interest.recent_to_latest(at_ms), at_ms),
-            "indicators": {
-                tf.value: self._columns[tf].indicators_at(bars[tf]) if tf in bars else None
-                for tf in Timeframe
-            },
+            "indicators": indicators,
             "orderbook": None,  # replay has no order book
             "regime": self._regime(bars),
         }
-        fields["missing"] = _null_paths(fields)
+        fields["missing"] = _null_paths(fields, indicator_nulls)
         return MarketState.model_validate(fields)
+
+    def _indicators(self, bars: Mapping[Timeframe, int]) -> tuple[dict[str, object], list[str]]:
+        """The `indicators` fields of each timeframe, and their null paths in schema order.
+
+        A timeframe's fields change once a bar (a 1d bar lasts 96 steps of 15m): they are kept
+        for the bar last asked. Validation copies them into the state, so the cached dict (and
+        its `closes` list) never reaches a caller.
+        """
+        indicators: dict[str, object] = {}
+        nulls: list[str] = []
+        for tf, name in _TIMEFRAMES:
+            bar = bars.get(tf)
+            if bar is None:
+                indicators[name] = None
+                nulls.append(f"indicators.{name}")
+                continue
+            cached = self._last_indicators.get(tf)
+            if cached is None or cached[0] != bar:
+                values = self._columns[tf].indicators_at(bar)
+                paths: list[str] = []
+                _nested_null_paths(values, f"indicators.{name}.", paths)
+                cached = self._last_indicators[tf] = (bar, values, paths)
+            indicators[name] = cached[1]
+            nulls += cached[2]
+        return indicators, nulls
 
     def _newest_bars(self, at_ms: int) -> dict[Timeframe, int]:
         """Newest bar closed by `at_ms` of each timeframe snapshot() would give, finest first."""
         bars: dict[Timeframe, int] = {}
-        for tf, columns in self._columns.items():
-            closed = columns.closed_bars(at_ms)
-            if closed == 0:
+        for tf, first_close_ms, bar_ms, count in self._bar_grid:
+            if at_ms < first_close_ms:
                 continue
-            last_close = columns.first_close_ms + (closed - 1) * tf.ms
+            last = min(count, (at_ms - first_close_ms) // bar_ms + 1) - 1  # TimeframeColumns.closed_bars
             # ReplaySource leaves a timeframe out once its data ended over two intervals ago.
-            if at_ms - last_close <= STALE_INTERVALS * tf.ms:
-                bars[tf] = closed - 1
+            if at_ms - (first_close_ms + last * bar_ms) <= STALE_INTERVALS * bar_ms:
+                bars[tf] = last
         return bars
 
     def _regime(self, bars: Mapping[Timeframe, int]) -> Regime:
@@ -175,11 +206,14 @@ class _PrintIndex(Generic[T]):
         return end
 
 
-def _null_paths(fields: Mapping[str, object]) -> list[str]:
-    """`build.null_paths` of the state these fields validate to, read from the fields themselves."""
+def _null_paths(fields: Mapping[str, object], indicator_nulls: Sequence[str]) -> list[str]:
+    """`build.null_paths` of the state these fields validate to, read from the fields themselves
+    (those of the indicators given: `PrecomputedStates._indicators` keeps them per bar)."""
     paths: list[str] = []
     for name, value in fields.items():
-        if value is None:
+        if name == "indicators":
+            paths += indicator_nulls
+        elif value is None:
             paths.append(name)
         elif type(value) is dict:
             _nested_null_paths(value, name + ".", paths)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class RenderedPrompt:
     user: str
     version: str
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """Stable hash of the exact text sent (the response cache keys on it)."""
         text = f"{self.version}\x00{self.system}\x00{self.user}"

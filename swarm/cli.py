@@ -111,5 +111,114 @@ def leaderboard(
         run_leaderboard(as_json=as_json, as_csv=as_csv, member=member, at=at)
 
 
+@app.command()
+def halt(
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, shown by swarm status")] = None,
+) -> None:
+    """Kill switch: deny every order (exits included) until `swarm resume`; resting stops stay."""
+    with exit_on_error():
+        from execution.types import TradingState
+        from swarm.commands.control import run_set_state
+
+        run_set_state(TradingState.HALTED, reason)
+
+
+@app.command()
+def resume() -> None:
+    """Lift the kill switch: trading is ACTIVE again (the daily-loss breaker still applies)."""
+    with exit_on_error():
+        from execution.types import TradingState
+        from swarm.commands.control import run_set_state
+
+        run_set_state(TradingState.ACTIVE, None)
+
+
+@app.command()
+def status(as_json: JsonOption = False) -> None:
+    """Trading state, daily-loss breaker and open positions, as the journal last recorded them."""
+    with exit_on_error():
+        from swarm.commands.control import run_status
+
+        run_status(as_json=as_json)
+
+
+@app.command()
+def run(
+    models: Annotated[
+        str, typer.Option("--models", help="Comma list of members (see `swarm ask --help`)")
+    ] = ("local/trend,local/meanrev,local/funding"),
+    symbols: Annotated[str, typer.Option("--symbols", help="Comma list of coins")] = "SOL,BTC",
+    interval: Annotated[str, typer.Option("--interval", help="Cycle interval: 15m, 1h, 4h or 1d")] = "15m",
+    paper: Annotated[bool, typer.Option("--paper", help="Paper venue (the default)")] = True,
+    live: Annotated[
+        bool, typer.Option("--live", help="Real orders on Pacifica (needs confirmation)")
+    ] = False,
+    confirm_live: Annotated[
+        bool, typer.Option("--confirm-live", help="Confirm real orders (or SWARM_CONFIRM_LIVE=yes)")
+    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and stop")] = False,
+    source: Annotated[str, typer.Option("--source", help="pacifica | hyperliquid | binance")] = "pacifica",
+) -> None:
+    """The main job: the swarm trades on the wall clock, paper by default."""
+    with exit_on_error():
+        from swarm.commands.run import run_main
+
+        run_main(
+            models=models,
+            symbols=symbols,
+            interval=interval,
+            live=live,
+            confirm_live=confirm_live,
+            once=once,
+            source=source,
+        )
+
+
+@app.command()
+def backtest(
+    models: Annotated[
+        str, typer.Option("--models", help="Comma list of members (see `swarm ask --help`)")
+    ] = ("local/trend,local/meanrev,local/funding"),
+    symbols: Annotated[str, typer.Option("--symbols", help="Comma list of coins")] = "BTC,ETH",
+    start: Annotated[str, typer.Option("--from", help="Window start, ISO-8601 UTC")] = "2025-08-17",
+    end: Annotated[str, typer.Option("--to", help="Window end, ISO-8601 UTC")] = "2026-05-16",
+    data_dir: DataDirOption = None,
+    interval: Annotated[str, typer.Option("--interval", help="Cycle interval: 15m, 1h, 4h or 1d")] = "15m",
+    db: Annotated[Path | None, typer.Option("--db", help="New SQLite file for the run's record")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="HTML report path")] = None,
+    anonymize: Annotated[
+        bool,
+        typer.Option("--anonymize", help="Members see neutral symbols, relative time, prices rebased to 100"),
+    ] = False,
+) -> None:
+    """Replay the engine over bundled (or --data-dir) data with a paper venue; write the report."""
+    with exit_on_error():
+        from swarm.commands.backtest import run_backtest
+
+        run_backtest(
+            models=models,
+            symbols=symbols,
+            start=start,
+            end=end,
+            data_dir=data_dir,
+            interval=interval,
+            db=db,
+            report=report,
+            anonymize=anonymize,
+        )
+
+
+@app.command()
+def trades(
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show the last N trades")] = 50,
+) -> None:
+    """The trade journal: entry and exit, hold time, PnL net of fees and funding."""
+    with exit_on_error():
+        from swarm.commands.trades import run_trades
+
+        run_trades(as_json=as_json, limit=limit)
+
+
 def main() -> None:
     app()

@@ -49,9 +49,13 @@ async def score_due(
     now_ms: int,
     horizon_ms: int = DEFAULT_HORIZON_MS,
     fee_rate: float = DEFAULT_FEE_RATE,
+    since_ms: int | None = None,
 ) -> ScoringReport:
-    """Score and record every unscored ballot and consensus whose horizon has passed by `now_ms`."""
-    due = store.unscored_ballots(now_ms, horizon_ms)
+    """Score and record every unscored ballot and consensus whose horizon has passed by `now_ms`.
+
+    `since_ms`: only ballots cast after it (see Store.unscored_ballots).
+    """
+    due = store.unscored_ballots(now_ms, horizon_ms, since_ms)
     by_symbol: dict[str, list[DueBallot]] = {}
     for ballot in due:
         by_symbol.setdefault(ballot.symbol, []).append(ballot)

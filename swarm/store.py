@@ -3,14 +3,18 @@
     Store.open(path or URL) -> refuse non-SQLite files and newer schemas (before any write)
       -> WAL -> apply missing migration steps (swarm.store_schema) -> record / read / cache
       -> the track record (swarm.track_record: consensus votes, scores, weights, leaderboard)
+      -> the trade journal (swarm.execution_store, swarm.risk_store: decisions, orders, fills,
+         positions, closed trades, the risk state and the paper venue's state)
 
 SQLite runs in WAL mode with synchronous=NORMAL (a crash may lose the last commits, never
-consistency) and foreign keys on. The same code runs on PostgreSQL (psycopg) when Settings.db is a
-postgresql:// URL, so that several bots share one track record. Times are UTC epoch milliseconds.
+consistency) and foreign keys on (a backtest's throwaway file: synchronous=OFF, see Store.open).
+The same code runs on PostgreSQL (psycopg) when Settings.db is a postgresql:// URL, so that
+several bots share one track record. Times are UTC epoch milliseconds.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +31,7 @@ from sqlmodel import Session, col, func, select
 from consensus.decision import NO_CALL_REASONS, Abstain, Ballot, Usage
 from swarm._sql import database_label, database_url, one_line, parse_url, sqlite_file, translated
 from swarm.errors import StoreError
+from swarm.execution_store import ExecutionStore
 from swarm.members.base import Answer
 from swarm.store_schema import (
     MIGRATIONS,
@@ -104,19 +109,23 @@ def cache_key(model: str, prompt_digest: str, params: Mapping[str, Any]) -> str:
 # --- the store -----------------------------------------------------------------------------
 
 
-class Store(TrackRecordStore):
-    """Records answers, cached replies and the track record; every write is one transaction."""
+class Store(TrackRecordStore, ExecutionStore):
+    """Answers, cached replies, the track record and the trade journal; each write is one transaction."""
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
 
     @classmethod
-    def open(cls, db: str, *, clock: Clock = wall_clock_ms) -> Store:
+    def open(cls, db: str, *, clock: Clock = wall_clock_ms, throwaway: bool = False) -> Store:
         """Open (creating or upgrading) the store at a path or URL; StoreError when unusable.
 
         Nothing is written to a file that is not a SQLite database or whose schema is newer than
         this code: both are refused before the first write.
+
+        `throwaway`: a SQLite file that is rebuilt rather than recovered (a backtest's): no fsync
+        (synchronous=OFF: an OS crash or power cut may corrupt it; a crash of the process still
+        leaves whole transactions).
         """
         url = parse_url(db)
         where = url.render_as_string(hide_password=True)
@@ -124,7 +133,7 @@ class Store(TrackRecordStore):
         if path is not None:
             _check_sqlite_file(path)
         try:
-            engine = _engine(url)
+            engine = _engine(url, durable=not throwaway)
         except sa.exc.NoSuchModuleError:
             raise StoreError(f"{where}: no database driver for {url.drivername!r}") from None
         try:
@@ -227,7 +236,7 @@ def _check_sqlite_file(path: Path) -> None:
         raise StoreError(f"{path} is not a SQLite database (refusing to touch it)")
 
 
-def _engine(url: sa.URL) -> Engine:
+def _engine(url: sa.URL, *, durable: bool = True) -> Engine:
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         return sa.create_engine(url, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
     if url.get_backend_name() != "sqlite":
@@ -238,18 +247,19 @@ def _engine(url: sa.URL) -> Engine:
         connect_args={"check_same_thread": False},
         poolclass=StaticPool if in_memory else None,  # one shared connection: one memory database
     )
-    sa.event.listen(engine, "connect", _on_sqlite_connect)
+    on_connect = _on_sqlite_connect if durable else functools.partial(_on_sqlite_connect, synchronous="OFF")
+    sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any, synchronous: str = "NORMAL") -> None:
     # The sqlite3 module would commit before DDL on its own; we issue BEGIN ourselves instead,
     # so that a migration step's DDL and its version row commit together (SQLAlchemy's recipe).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA busy_timeout=5000")  # the engine and a report may write at once
     cursor.close()
 

@@ -6,6 +6,7 @@ one the steps it lacks, so both end up alike. The SQLModel classes are the ORM v
 schema; tests/test_store.py checks that they match what the steps build.
 
 To change the schema: append a Migration (never edit an applied one), then change the classes.
+The trade journal's step and classes (version 3) live in swarm.execution_schema.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
+
+from swarm.execution_schema import v3_execution_journal
 
 Clock = Callable[[], int]
 
@@ -135,6 +138,9 @@ def _v2_consensus_and_scores(conn: Connection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "answers and the response cache", _v1_answers_and_cache),
     Migration(2, "consensus votes and scores", _v2_consensus_and_scores),
+    Migration(
+        3, "the trade journal: decisions, orders, fills, positions, trades, risk state", v3_execution_journal
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

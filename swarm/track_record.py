@@ -49,6 +49,14 @@ class DueBallot:
 
 
 @dataclass(frozen=True)
+class RecordCursor:
+    """How far a TrackRecord kept in memory has been fed: the last score and answer ids read."""
+
+    score_id: int = 0
+    answer_id: int = 0
+
+
+@dataclass(frozen=True)
 class LeaderboardFacts:
     answers: list[AnswerFacts]
     consensus: list[ConsensusFacts]
@@ -74,19 +82,27 @@ class TrackRecordStore:
             assert row.id is not None  # assigned by the flush
             return row.id
 
-    def unscored_ballots(self, before_ms: int, horizon_ms: int = DEFAULT_HORIZON_MS) -> list[DueBallot]:
-        """Unscored ballots and consensus votes with market_ts + horizon <= before_ms, oldest first."""
+    def unscored_ballots(
+        self, before_ms: int, horizon_ms: int = DEFAULT_HORIZON_MS, since_ms: int | None = None
+    ) -> list[DueBallot]:
+        """Unscored ballots and consensus votes with market_ts + horizon <= before_ms, oldest first.
+
+        `since_ms` skips ballots cast at or before it: a long run that scores as it goes passes the
+        point it has already covered, so each run reads only new rows instead of the whole history.
+        """
         last_cast = before_ms - horizon_ms
+        after = -1 if since_ms is None else since_ms
         answers = (
             select(AnswerRow)
             .outerjoin(ScoreRow, col(ScoreRow.answer_id) == col(AnswerRow.id))
             .where(AnswerRow.kind == "ballot", col(AnswerRow.market_ts) <= last_cast)
-            .where(col(ScoreRow.id).is_(None))
+            .where(col(AnswerRow.market_ts) > after, col(ScoreRow.id).is_(None))
         )
         votes = (
             select(ConsensusVoteRow)
             .outerjoin(ScoreRow, col(ScoreRow.consensus_id) == col(ConsensusVoteRow.id))
-            .where(col(ConsensusVoteRow.market_ts) <= last_cast, col(ScoreRow.id).is_(None))
+            .where(col(ConsensusVoteRow.market_ts) <= last_cast, col(ConsensusVoteRow.market_ts) > after)
+            .where(col(ScoreRow.id).is_(None))
         )
         with self._reading(), Session(self._engine) as session:
             due = [_due_answer(row) for row in session.exec(answers)]
@@ -124,6 +140,35 @@ class TrackRecordStore:
             for member, cast_at, kind in session.exec(votes):
                 record.record_vote(member, cast_at, kind == "ballot")
         return record
+
+    def extend_track_record(self, record: TrackRecord, cursor: RecordCursor, now_ms: int) -> RecordCursor:
+        """Feed `record` the outcomes and votes recorded since `cursor` and known at `now_ms`.
+
+        For a long run (a backtest) that would otherwise rebuild the whole record at every scoring
+        run. Rows are taken by id, so an outcome scored late (a ballot that was unscorable for a
+        while) is fed when it arrives rather than at its place in time.
+        """
+        outcomes = (
+            select(ScoreRow.id, AnswerRow.member, ScoreRow.scored_at, ScoreRow.direction_correct)
+            .join(AnswerRow, col(ScoreRow.answer_id) == col(AnswerRow.id))
+            .where(col(ScoreRow.id) > cursor.score_id, col(ScoreRow.scored_at) <= now_ms)
+            .where(col(ScoreRow.direction_correct).is_not(None))
+            .order_by(col(ScoreRow.scored_at), col(AnswerRow.id))
+        )
+        votes = (
+            select(AnswerRow.id, AnswerRow.member, AnswerRow.market_ts, AnswerRow.kind)
+            .where(col(AnswerRow.id) > cursor.answer_id, col(AnswerRow.market_ts) <= now_ms)
+            .order_by(col(AnswerRow.market_ts), col(AnswerRow.id))
+        )
+        score_id, answer_id = cursor.score_id, cursor.answer_id
+        with self._reading(), Session(self._engine) as session:
+            for row_id, member, known_at, correct in session.exec(outcomes):
+                record.record_outcome(member, known_at, bool(correct))
+                score_id = max(score_id, row_id or 0)
+            for row_id, member, cast_at, kind in session.exec(votes):
+                record.record_vote(member, cast_at, kind == "ballot")
+                answer_id = max(answer_id, row_id or 0)
+        return RecordCursor(score_id, answer_id)
 
     def member_weights(
         self,

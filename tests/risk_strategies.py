@@ -96,7 +96,7 @@ def consensuses(draw: st.DrawFn, lim: RiskLimits, wild: Wild) -> Consensus:
     symbols = st.sampled_from(SYMBOLS)
     tame_ladder = st.lists(st.floats(1e-3, 0.9), max_size=4).map(sorted)
     any_ladder = st.lists(st.floats(1e-3, 0.9), min_size=2, max_size=4) | st.lists(
-        st.floats(1e-12, 2.0) | st.just(math.inf), max_size=4
+        st.floats(1e-12, 2.0), max_size=4
     )
     stop = st.floats(0.05 * lim.max_stop_loss, lim.max_stop_loss)
     return consensus(
@@ -110,7 +110,7 @@ def consensuses(draw: st.DrawFn, lim: RiskLimits, wild: Wild) -> Consensus:
             wild,
             "size",
             st.floats(1.0, 1.5 * lim.max_position_pct),
-            st.floats(0.0, 150.0) | st.sampled_from([0.0, math.inf]),
+            st.floats(0.0, 150.0) | st.just(0.0),
         ),
         tp=tuple(pick(draw, wild, "ladder", tame_ladder, any_ladder)),
         sl=pick(
@@ -118,7 +118,7 @@ def consensuses(draw: st.DrawFn, lim: RiskLimits, wild: Wild) -> Consensus:
             wild,
             "stop",
             stop,
-            st.none() | st.just(math.inf) | st.floats(1e-12, 1.5 * lim.max_stop_loss),
+            st.none() | st.floats(1e-12, 1.5 * lim.max_stop_loss),
         ),
     )
 

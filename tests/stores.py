@@ -69,9 +69,14 @@ def damaged_store_file(path: Path, version: int, *, wal: bool) -> bytes:
     if wal:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    with engine.connect() as conn:
+        # Every table and index has its root page by now: the answers' rows went to later pages.
+        last_root = int(conn.exec_driver_sql("SELECT max(rootpage) FROM sqlite_master").scalar() or 1)
+        page_size = int(conn.exec_driver_sql("PRAGMA page_size").scalar() or 4096)
     engine.dispose()  # the last connection: the WAL is checkpointed into the file and removed
     data = bytearray(path.read_bytes())
-    for i in range(len(data) // 2, len(data), 7):
+    # Past the roots, so the schema still reads (whatever the number of tables a version has).
+    for i in range(last_root * page_size, len(data), 7):
         data[i] = 0xAB
     path.write_bytes(bytes(data))
     return bytes(data)

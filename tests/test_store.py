@@ -14,6 +14,15 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from consensus.decision import Abstain, Action, Ballot, TradeDecision, Usage
+from swarm.execution_schema import (
+    ClosedTradeRow,
+    OpenPositionRow,
+    OrderDecisionRow,
+    OrderFillRow,
+    RiskStateRow,
+    VenueOrderRow,
+    VenueStateRow,
+)
 from swarm.members.base import Answer
 from swarm.store import DAY_MS, SCHEMA_VERSION, Store, StoreError, cache_key, database_url
 from swarm.store_schema import (
@@ -326,7 +335,22 @@ def _kind(column_type: sa.types.TypeEngine[object]) -> str:
     raise AssertionError(f"unexpected column type {column_type!r}")
 
 
-@pytest.mark.parametrize("model", [AnswerRow, CachedResponseRow, ConsensusVoteRow, ScoreRow])
+@pytest.mark.parametrize(
+    "model",
+    [
+        AnswerRow,
+        CachedResponseRow,
+        ConsensusVoteRow,
+        ScoreRow,
+        OrderDecisionRow,
+        VenueOrderRow,
+        OrderFillRow,
+        OpenPositionRow,
+        ClosedTradeRow,
+        RiskStateRow,
+        VenueStateRow,
+    ],
+)
 def test_orm_classes_match_the_migrated_schema(store: Store, model: type[SQLModel]) -> None:
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
     with store.engine.connect() as conn:

@@ -13,6 +13,7 @@ size risks at most 0.5 % of equity at the stop, scaled by confidence, capped at 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 from consensus.decision import Action, Ballot, TradeDecision, Usage
@@ -38,16 +39,20 @@ MAX_SIZE_PCT = 20.0
 
 NO_SIGNAL_CONFIDENCE = 50.0
 _FREE = Usage(cost_usd=0.0)  # a local vote costs nothing, and says so (not "unknown")
+_ANSWERS_KEPT = 4096
 
 
 class LocalMember:
     """A Member backed by a local strategy; provider "local", model "local/<strategy>"."""
 
-    __slots__ = ("_name", "_strategy")
+    __slots__ = ("_answers", "_name", "_strategy")
 
     def __init__(self, name: str, strategy: Strategy) -> None:
         self._name = name
         self._strategy = strategy
+        # Answers to decisions seen before, by (symbol, decision): HOLDs repeat (the decisions
+        # are cached below) and a backtest asks ~50,000 times. Immutable, so they are shared.
+        self._answers: dict[tuple[str, TradeDecision], Answer] = {}
 
     @property
     def name(self) -> str:
@@ -63,13 +68,22 @@ class LocalMember:
 
     def vote(self, state: MarketState) -> Ballot:
         """The ballot on `state`, synchronously (backtests call this directly)."""
-        decision = self._strategy(state)
-        return Ballot(
-            member=self._name, model=self._name, symbol=state.symbol, decision=decision, usage=_FREE
-        )
+        vote = self._answer(state).vote
+        assert isinstance(vote, Ballot)  # a local strategy never abstains
+        return vote
 
     async def decide(self, request: DecisionRequest) -> Answer:
-        return Answer(vote=self.vote(request.state))
+        return self._answer(request.state)
+
+    def _answer(self, state: MarketState) -> Answer:
+        key = (state.symbol, self._strategy(state))
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= _ANSWERS_KEPT:
+                self._answers.clear()
+            ballot = Ballot(member=self._name, model=self._name, symbol=key[0], decision=key[1], usage=_FREE)
+            answer = self._answers[key] = Answer(vote=ballot)
+        return answer
 
 
 def trend(state: MarketState) -> TradeDecision:
@@ -189,9 +203,13 @@ def _trade(action: Action, confidence: float, state: MarketState, reasoning: str
     )
 
 
+# Most votes are HOLD, and their reasons repeat (the numbers in them are rounded): a decision is
+# immutable, so one made already is handed out again.
+@lru_cache(maxsize=4096)
 def _hold(reasoning: str) -> TradeDecision:
     return TradeDecision(action=Action.HOLD, confidence=NO_SIGNAL_CONFIDENCE, reasoning=reasoning)
 
 
+@lru_cache(maxsize=64)
 def _no_view(reasoning: str) -> TradeDecision:
     return TradeDecision(action=Action.HOLD, confidence=0.0, reasoning=reasoning)

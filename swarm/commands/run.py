@@ -1,0 +1,109 @@
+"""`swarm run`: the main job, on the wall clock, paper by default."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import anyio
+
+from feeds.types import Timeframe
+from swarm.config import Settings, load_settings
+from swarm.engine import CycleReport, Engine, EngineConfig
+from swarm.errors import UsageError
+from swarm.feed import SOURCE_NAMES, SourceName, make_source
+from swarm.members.base import Member
+from swarm.roster import build_members, parse_roster, require_keys
+from swarm.timeutil import format_utc, wall_clock_ms
+
+LEVERAGE = {"BTC": 50, "ETH": 50, "SOL": 20}
+
+
+def run_main(
+    *,
+    models: str,
+    symbols: str,
+    interval: str,
+    live: bool,
+    confirm_live: bool,
+    once: bool,
+    source: str,
+) -> None:
+    settings = load_settings()
+    members = build_members(parse_roster(models), settings)
+    require_keys(members)
+    coins = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    if not coins:
+        raise UsageError("--symbols: give at least one, e.g. --symbols SOL,BTC")
+    try:
+        step = Timeframe.parse(interval).ms
+    except ValueError as exc:
+        raise UsageError(f"--interval: {exc}") from None
+    if source not in SOURCE_NAMES or source == "replay":
+        raise UsageError(f"--source must be an exchange: pacifica, hyperliquid or binance (got {source!r})")
+    mode: Literal["paper", "live"] = "live" if live else "paper"
+    anyio.run(_run, settings, members, coins, step, mode, confirm_live, once, source)
+
+
+async def _run(
+    settings: Settings,
+    members: list[Member],
+    symbols: list[str],
+    step: int,
+    mode: Literal["paper", "live"],
+    confirm_live: bool,
+    once: bool,
+    source_name: SourceName,
+) -> None:
+    from execution.orders import VenueExecutor
+    from swarm.backtest import market_infos
+    from swarm.live import LiveFeed, MarkingFeed, StopFlag, run_live
+    from swarm.members.cached import guarded
+    from swarm.recorder import StoreRecorder
+    from swarm.scoring_job import score_due
+    from swarm.store import Store
+    from swarm.venues import open_venue
+
+    store = Store.open(settings.db)
+    venue = open_venue(mode, settings, confirm_live=confirm_live, environ=os.environ, journal=store)
+    source = make_source(source_name, settings)
+    stop = StopFlag()
+    try:
+
+        async def scorer(now_ms: int) -> int:
+            return (await score_due(store, source, now_ms, settings.score_horizon_ms)).scored
+
+        feed = MarkingFeed(LiveFeed(source), venue) if mode == "paper" else LiveFeed(source)
+        voters = [guarded(m, store, settings, use_cache=False) for m in members]
+        executor = VenueExecutor(venue, store, now=wall_clock_ms)
+        engine = Engine(
+            config=EngineConfig(symbols=tuple(symbols), interval_ms=step, deadline_s=settings.deadline_s),
+            members=voters,
+            feed=feed,
+            executor=executor,
+            recorder=StoreRecorder(store, scorer),
+            markets=market_infos(symbols, LEVERAGE),
+            priors={m.name: settings.member(m.name).prior_weight for m in members},
+        )
+        where = f"{mode} on {source_name}, {', '.join(symbols)}, every {step // 60_000} min"
+        print(f"swarm run: {where}; Ctrl-C stops after the current step")
+        stop.install()
+        await run_live(
+            engine, interval_ms=step, now=wall_clock_ms, once=once, stop=stop, on_cycle=_print_cycle
+        )
+        executor.save_venue_state()
+    finally:
+        stop.restore()
+        await source.aclose()
+        await venue.aclose()
+        store.close()
+
+
+def _print_cycle(report: CycleReport) -> None:
+    parts = []
+    for outcome in report.outcomes:
+        c = outcome.consensus
+        status = outcome.execution.status if outcome.execution else outcome.result.kind
+        parts.append(f"{outcome.symbol} {c.action.value} {c.confidence:.0f} -> {status}")
+    summary = "; ".join(parts) or "nothing due"
+    print(f"{format_utc(report.now_ms)} {report.cycle_id}: {summary}; scored {report.scored}")

@@ -1,0 +1,194 @@
+"""The engine on the backtest wiring: simulated clock, replay states, paper venue, real store."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import pytest
+from typer.testing import CliRunner
+
+from consensus.decision import Action, Ballot, TradeDecision, Usage
+from execution.orders import VenueExecutor
+from execution.types import TradingState
+from feeds.sources.replay import ReplaySource, default_data_dir
+from feeds.types import HOUR_MS, MINUTE_MS
+from swarm.backtest import BacktestRun, PaperStepper, ReplayFeed, market_infos, new_paper_venue, run_loop
+from swarm.cli import app
+from swarm.engine import Engine, EngineConfig
+from swarm.members.base import Answer, DecisionRequest
+from swarm.members.local import local_member
+from swarm.recorder import BufferedRecorder
+from swarm.scoring_job import score_due
+from swarm.store import Store
+from swarm.timeutil import parse_utc
+
+START = parse_utc("2026-01-05T00:00:00Z")
+STEP = 15 * MINUTE_MS
+SOURCE = ReplaySource(default_data_dir())
+
+
+class ScriptedMember:
+    """An in-process member that always answers the same decision, and records what it saw."""
+
+    def __init__(self, name: str, decision: TradeDecision) -> None:
+        self._name = name
+        self._decision = decision
+        self.seen: list[tuple[int, int]] = []  # (state timestamp ms, number of requests)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def model(self) -> str:
+        return f"local/{self._name}"
+
+    @property
+    def provider(self) -> str:
+        return "local"
+
+    async def decide(self, request: DecisionRequest) -> Answer:
+        self.seen.append((int(request.state.timestamp.timestamp() * 1000), 1))
+        ballot = Ballot(
+            member=self.name, model=self.model, symbol=request.symbol, decision=self._decision, usage=Usage()
+        )
+        return Answer(vote=ballot)
+
+
+LONG = TradeDecision(
+    action=Action.LONG,
+    confidence=80,
+    position_size_pct=20,
+    take_profit=(0.03,),
+    stop_loss=0.01,
+    reasoning="x",
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def build(
+    tmp_path: Path, members: Sequence[object], symbols: tuple[str, ...] = ("BTC",), **config: object
+) -> tuple[Engine, PaperStepper, Store, Clock]:
+    store = Store.open(str(tmp_path / "bt.db"))
+    clock = Clock()
+    venue = new_paper_venue(10_000)
+    feed = ReplayFeed(SOURCE, symbols)
+
+    async def scorer(now_ms: int) -> int:
+        return (await score_due(store, SOURCE, now_ms)).scored
+
+    engine = Engine(
+        config=EngineConfig(symbols=symbols, **config),  # type: ignore[arg-type]
+        members=members,  # type: ignore[arg-type]
+        feed=feed,
+        executor=VenueExecutor(venue, store, now=clock),
+        recorder=BufferedRecorder(store, scorer, score_every_ms=HOUR_MS),
+        markets=market_infos(symbols, {"BTC": 50, "ETH": 50}),
+    )
+    return engine, PaperStepper(venue, feed, symbols), store, clock
+
+
+def run(engine: Engine, stepper: PaperStepper, clock: Clock, hours: float) -> BacktestRun:
+    def tick(now_ms: int) -> None:
+        clock.now = now_ms
+
+    async def go() -> BacktestRun:
+        return await run_loop(engine, stepper, START, START + int(hours * HOUR_MS), STEP, on_step=tick)
+
+    return anyio.run(go)
+
+
+def test_members_only_ever_see_the_present(tmp_path: Path) -> None:
+    member = ScriptedMember("watcher", LONG.model_copy(update={"action": Action.HOLD}))
+    engine, stepper, store, clock = build(tmp_path, [member])
+    run(engine, stepper, clock, hours=6)
+    cycle_times = [START + i * STEP for i in range(25)]
+    assert [t for t, _ in member.seen] == cycle_times  # flat all along: asked every cycle, at its time
+    assert {a.market_ts for a in store.answers()} == set(cycle_times)
+
+
+def test_a_long_consensus_opens_a_protected_position_and_its_exit_is_journaled(tmp_path: Path) -> None:
+    member = ScriptedMember("bull", LONG)
+    engine, stepper, store, clock = build(tmp_path, [member])
+    result = run(engine, stepper, clock, hours=72)
+    trades = store.closed_trades()
+    assert trades, "a 1 % stop or 3 % target is hit within three days of BTC"
+    first = trades[0]
+    assert first.side.value == "LONG"
+    assert first.reason in {"stop_loss", "take_profit"}
+    assert first.fees_usd > 0
+    # While the position was open the member was asked only every 4 h, not every 15 min.
+    held = [t for t, _ in member.seen if first.opened_at < t < first.closed_at]
+    assert all(b - a >= 4 * HOUR_MS for a, b in itertools.pairwise(held))
+    assert result.equity.equity[-1] != 10_000
+    # The journal is what `swarm trades` lists.
+    listed = CliRunner().invoke(app, ["trades", "--json"], env={"SWARM_DB": str(tmp_path / "bt.db")})
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)["trades"]
+    assert len(rows) == len(trades)
+    assert rows[0]["pnl_usd"] == pytest.approx(first.pnl_usd)
+    assert rows[0]["reason"] == first.reason
+
+
+def test_a_roster_of_one_trades_its_own_decision(tmp_path: Path) -> None:
+    engine, stepper, _store, _clock = build(tmp_path, [ScriptedMember("solo", LONG)])
+    report = None
+
+    async def first_cycle() -> None:
+        nonlocal report
+        stepper.advance(START - STEP, START)  # the paper venue learns the mark from the last candle
+        await engine.start(START)
+        report = await engine.cycle(START, "c1")
+
+    anyio.run(first_cycle)
+    assert report is not None
+    [outcome] = report.outcomes
+    assert outcome.consensus.action is Action.LONG
+    assert outcome.consensus.stop_loss == LONG.stop_loss
+    assert outcome.consensus.take_profit == LONG.take_profit
+    assert outcome.execution is not None
+    assert outcome.execution.status == "filled"
+
+
+def test_halted_trading_places_no_order(tmp_path: Path) -> None:
+    engine, stepper, store, clock = build(tmp_path, [ScriptedMember("bull", LONG)])
+    store.set_trading_state(TradingState.HALTED, "test", START)
+    run(engine, stepper, clock, hours=3)
+    assert store.closed_trades() == []
+    assert anyio.run(stepper.venue.positions) == []
+    decisions = store.engine.connect().exec_driver_sql("SELECT denial_reason FROM order_decision").fetchall()
+    assert decisions
+    assert {row[0] for row in decisions} == {"halted"}
+
+
+def test_local_members_backtest_records_everything_and_scores_once_due(tmp_path: Path) -> None:
+    members = [local_member(n) for n in ("local/trend", "local/meanrev", "local/funding")]
+    engine, stepper, store, clock = build(tmp_path, members, symbols=("BTC", "ETH"))
+    result = run(engine, stepper, clock, hours=12)
+    assert result.steps == 49 * 2
+    answers = store.answers()
+    assert len(answers) == 49 * 2 * 3
+    connection = store.engine.connect()
+    votes = connection.exec_driver_sql("SELECT count(*) FROM consensus_vote").scalar()
+    scored = connection.exec_driver_sql("SELECT max(scored_at) FROM score").scalar()
+    assert votes == 49 * 2
+    assert scored is not None
+    assert scored <= START + 12 * HOUR_MS  # nothing scored before its horizon had passed
+    assert Decimal(str(result.equity.equity[0])) == Decimal("10000")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logs() -> None:
+    """The engine logs through the standard logging module; no handler is needed for the tests."""
