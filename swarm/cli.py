@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from swarm.errors import exit_on_error
+from swarm.errors import UsageError, exit_on_error
 
 app = typer.Typer(
     name="swarm",
@@ -158,10 +158,19 @@ def run(
     ] = False,
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and stop")] = False,
     source: Annotated[str, typer.Option("--source", help="pacifica | hyperliquid | binance")] = "pacifica",
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="One JSON object per event line")
+    ] = Path("swarm.log"),
+    log_format: Annotated[str, typer.Option("--log-format", help="Console log lines: rich or json")] = "rich",
 ) -> None:
     """The main job: the swarm trades on the wall clock, paper by default."""
     with exit_on_error():
         from swarm.commands.run import run_main
+        from swarm.logs import configure_logging
+
+        if log_format not in ("rich", "json"):
+            raise UsageError(f"--log-format must be rich or json (got {log_format!r})")
+        configure_logging(log_file, "json" if log_format == "json" else "rich")
 
         run_main(
             models=models,

@@ -13,7 +13,7 @@ consensus may exit early when `close_on_consensus` is set.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,7 +26,7 @@ from execution.risk import RiskEngine
 from execution.types import Approved, MarketInfo, NoAction, Portfolio, PriceHistory, RiskLimits, RiskResult
 from feeds.state import MarketState
 from feeds.types import HOUR_MS, MINUTE_MS
-from prompts.context import PortfolioView, PositionView
+from prompts.context import PortfolioView, PositionView, TradeOutcome
 from prompts.render import PROMPT_VERSION, render
 from prompts.types import RenderedPrompt
 from swarm.logs import bind_cycle, log_event
@@ -141,6 +141,7 @@ class Engine:
         recorder: Recorder,
         markets: Mapping[str, MarketInfo],
         priors: Mapping[str, float] | None = None,
+        recent_trades: Callable[[int], Sequence[TradeOutcome]] | None = None,
     ) -> None:
         self.config = config
         self.members = list(members)
@@ -150,6 +151,8 @@ class Engine:
         self.risk = RiskEngine(config.limits)
         self.markets = dict(markets)  # specs; the mark price is filled in per cycle
         self.priors = dict(priors or {m.name: 1.0 for m in members})
+        # The last closed trades the prompt shows (the journal's), by the time asked for.
+        self._recent_trades = recent_trades or (lambda _now: ())
         self.timing = StageClock()
         self._local_only = all(m.provider == "local" for m in self.members)
         self._last_asked: dict[str, int] = {}
@@ -264,7 +267,8 @@ class Engine:
                 with self.timing.stage("feeds"):
                     marks[position.symbol] = (await self.feed.state(position.symbol, now_ms)).price.current
         view = _portfolio_view(portfolio, marks)
-        return {s: render(state, view, []) for s, state in states.items()}
+        trades = list(self._recent_trades(now_ms))
+        return {s: render(state, view, trades) for s, state in states.items()}
 
     async def _ask(
         self, cycle_id: str, states: Mapping[str, MarketState], prompts: Mapping[str, RenderedPrompt]

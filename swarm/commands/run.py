@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 
@@ -15,6 +15,10 @@ from swarm.feed import SOURCE_NAMES, SourceName, make_source
 from swarm.members.base import Member
 from swarm.roster import build_members, parse_roster, require_keys
 from swarm.timeutil import format_utc, wall_clock_ms
+
+if TYPE_CHECKING:
+    from prompts.context import TradeOutcome
+    from swarm.store import Store
 
 LEVERAGE = {"BTC": 50, "ETH": 50, "SOL": 20}
 
@@ -84,6 +88,7 @@ async def _run(
             recorder=StoreRecorder(store, scorer),
             markets=market_infos(symbols, LEVERAGE),
             priors={m.name: settings.member(m.name).prior_weight for m in members},
+            recent_trades=lambda now_ms: last_trades(store, now_ms),
         )
         where = f"{mode} on {source_name}, {', '.join(symbols)}, every {step // 60_000} min"
         print(f"swarm run: {where}; Ctrl-C stops after the current step")
@@ -107,3 +112,24 @@ def _print_cycle(report: CycleReport) -> None:
         parts.append(f"{outcome.symbol} {c.action.value} {c.confidence:.0f} -> {status}")
     summary = "; ".join(parts) or "nothing due"
     print(f"{format_utc(report.now_ms)} {report.cycle_id}: {summary}; scored {report.scored}")
+
+
+def last_trades(store: Store, now_ms: int, count: int = 5) -> list[TradeOutcome]:
+    """The journal's last closed trades, as the prompt shows them (newest last)."""
+    from datetime import UTC, datetime
+
+    from prompts.context import TradeOutcome
+
+    closed = [t for t in store.closed_trades() if t.exit_price and t.closed_at <= now_ms]
+    return [
+        TradeOutcome(
+            symbol=t.symbol,
+            side=t.side.value,
+            entry_price=t.entry_price,
+            exit_price=t.exit_price,
+            pnl_pct=100.0 * t.pnl_usd / (t.entry_price * t.size),
+            closed_at=datetime.fromtimestamp(t.closed_at / 1000, tz=UTC),
+            reason=t.reason,
+        )
+        for t in closed[-count:]
+    ]
