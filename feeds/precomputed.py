@@ -218,7 +218,11 @@ def _null_paths(fields: Mapping[str, object], indicator_nulls: Sequence[str]) ->
         elif type(value) is dict:
             _nested_null_paths(value, name + ".", paths)
         elif isinstance(value, BaseModel):  # funding and open interest, made by the builder
-            paths.extend(null_paths(value, name + "."))
+            values = vars(value)  # its fields, in schema order
+            if any(isinstance(v, BaseModel | dict) for v in values.values()):
+                paths.extend(null_paths(value, name + "."))
+            else:  # numbers and None only, as these two are: what null_paths would find
+                paths += [f"{name}.{field}" for field, v in values.items() if v is None]
     return paths
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from consensus.decision import Ballot, TradeDecision, Usage
 from execution.orders import VenueExecutor
-from feeds.sources.replay import ReplaySource
 from feeds.types import HOUR_MS
 from swarm.backtest import PaperStepper, ReplayFeed, market_infos, new_paper_venue
 from swarm.baselines import random_decisions
@@ -49,7 +48,6 @@ def wire(
     *,
     store: Store,
     clock: SimClock,
-    source: ReplaySource,
     feed: ReplayFeed,
     members: Sequence[Member],
     symbols: Sequence[str],

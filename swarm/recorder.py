@@ -219,12 +219,15 @@ class ReplayRecorder:
             return 0
         self._last_scored_at = now_ms
         scored = self._scorer.score_due(now_ms)
-        now, horizon = self.store.now_ms(), self._scorer.horizon_ms
-        for ballot, values in scored:
-            self._batch.add_score(ballot.owner, ballot.seq, values, horizon, not ballot.held_by_rule, now)
-            correct, scored_at = values[0], values[8]
-            if ballot.owner == "answer" and correct is not None:
-                self._outcomes.append((scored_at, ballot.seq, ballot.member, correct))
+        self._batch.add_scores(
+            ((b.owner, b.seq, values, not b.held_by_rule) for b, values in scored),
+            self._scorer.horizon_ms,
+            self.store.now_ms(),
+        )
+        # (known at, seq, member, right) of each member's scored direction (CLOSE has none).
+        self._outcomes += [
+            (v[8], b.seq, b.member, v[0]) for b, v in scored if b.owner == "answer" and v[0] is not None
+        ]
         if scored:
             self._weights = None  # new outcomes: the weights move
         self._maybe_flush()
@@ -232,6 +235,11 @@ class ReplayRecorder:
 
     def flush(self) -> None:
         self._batch.write(self.store)
+
+    @property
+    def write_seconds(self) -> float:
+        """Time spent writing batches so far (part of the engine's "store" stage)."""
+        return self._batch.write_seconds
 
     def _maybe_flush(self) -> None:
         if len(self._batch) >= self._flush_rows:

@@ -6,6 +6,7 @@ share it, possibly from two processes at once, so each change is a locked read-m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -69,19 +70,30 @@ class RiskStateStore:
         Core statements, not the ORM: the backtest calls this every simulated day.
         """
         locked = self._engine.execution_options(**{WRITE_LOCK_OPTION: True})
-        table = RiskStateRow.metadata.tables[RiskStateRow.__tablename__]
-        where = table.c.id == RISK_STATE_ID
         with translated(what), locked.begin() as conn:
+            create, read, write = _statements(conn.dialect.name)
             first = {"id": RISK_STATE_ID, "trading_state": TradingState.ACTIVE.value, "updated_at": now_ms}
-            conn.execute(insert_ignoring_duplicates(table, conn.dialect.name), [first])
-            row = conn.execute(sa.select(table).where(where).with_for_update()).one()
-            state = replace(change(_state(row)), updated_at=now_ms)
-            conn.execute(sa.update(table).where(where).values(**_row_values(state)))
+            conn.execute(create, [first])
+            state = replace(change(_state(conn.execute(read).one())), updated_at=now_ms)
+            conn.execute(write, _row_values(state))
             return state
 
     def _journal_read(self) -> AbstractContextManager[None]:
         """A failed read (a corrupt file, a lost server) as one StoreError line naming the database."""
         return translated(f"{self._engine.url.render_as_string(hide_password=True)}: reading the journal")
+
+
+@functools.cache
+def _statements(dialect: str) -> tuple[sa.Insert, sa.Select[Any], sa.Update]:
+    """The risk row's create-if-missing, locked read and write, built once (SQLAlchemy then keeps
+    their compiled form; building them anew costs more than running them)."""
+    table = RiskStateRow.metadata.tables[RiskStateRow.__tablename__]
+    where = table.c.id == RISK_STATE_ID
+    return (
+        insert_ignoring_duplicates(table, dialect),
+        sa.select(table).where(where).with_for_update(),
+        sa.update(table).where(where),
+    )
 
 
 def put_venue_state(session: Session, snapshot: VenueSnapshot, now_ms: int) -> None:

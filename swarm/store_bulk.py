@@ -13,7 +13,8 @@ are written before scores in the same transaction, so a crash never leaves a sco
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Sequence
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from consensus.decision import Ballot
 from consensus.vote import Consensus
 from execution.types import RiskResult
 from swarm._sql import insert_ignoring_duplicates, translated
+from swarm.errors import StoreError
 from swarm.execution_store import _decision_values
 from swarm.members.base import Answer
 from swarm.store import Store
@@ -32,6 +34,8 @@ Row = tuple[Any, ...]
 Owner = Literal["answer", "consensus"]
 # A score's values in consensus.scoring.Score's field order (ScoreColumns.rows()).
 ScoreValues = tuple[bool | None, float, float | None, float, float, float, bool, int, int]
+# A score waiting for its owner's row id: owner kind, owner seq, values, Brier kept, horizon, time.
+_PendingScore = tuple[Owner, int, ScoreValues, bool, int, int]
 
 
 @dataclass(frozen=True)
@@ -40,47 +44,33 @@ class _Table:
     columns: tuple[str, ...]
     json_columns: frozenset[str] = frozenset()
     ignore_duplicates: bool = False  # a row recorded already (by the executor, another bot) is kept
+    # JSON values that repeat (a vote's members and weights, for hours) are encoded once per write.
+    # Only for lists and dicts of strings and floats: equal values (0.0 and -0.0 too) share a text.
+    repeated_json: bool = False
 
     def encoder(self) -> Callable[[Row], Row] | None:
         """A row as driver parameters: JSON columns as text, as SQLAlchemy's JSON type writes them."""
         where = [i for i, c in enumerate(self.columns) if c in self.json_columns]
         if not where:
             return None
+        texts: dict[tuple[int, Hashable], str] = {}
 
-        texts: dict[Hashable, str] = {}  # a vote's members and weights repeat for hours
+        def text(i: int, value: Any) -> str:
+            if not self.repeated_json:
+                return json.dumps(value)
+            key = (i, tuple(value.items()) if isinstance(value, dict) else tuple(value))
+            found = texts.get(key)
+            if found is None:
+                found = texts[key] = json.dumps(value)
+            return found
 
         def encode(row: Row) -> Row:
             values = list(row)
             for i in where:
-                key = _json_key(values[i])
-                text = None if key is None else texts.get(key)
-                if text is None:
-                    text = json.dumps(values[i])
-                    if key is not None:
-                        if len(texts) >= _JSON_KEPT:
-                            texts.clear()
-                        texts[key] = text
-                values[i] = text
+                values[i] = text(i, values[i])
             return tuple(values)
 
         return encode
-
-
-_JSON_KEPT = 4096
-
-
-def _json_key(value: object) -> Hashable | None:
-    """A key for `value`'s JSON text; None when equal keys could mean different text (1, 1.0 and
-    True are equal, so are 0.0 and -0.0): only lists and str-keyed dicts of strs and non-zero floats."""
-    if type(value) is list and all(_plain(v) for v in value):
-        return ("list", *value)
-    if type(value) is dict and all(type(k) is str and _plain(v) for k, v in value.items()):
-        return ("dict", *value.items())
-    return None
-
-
-def _plain(value: object) -> bool:
-    return type(value) is str or (type(value) is float and value != 0.0)
 
 
 ANSWERS = _Table(
@@ -99,6 +89,7 @@ VOTES = _Table(
         "position_size_pct", "take_profit", "stop_loss", "members_for", "weights", "reason", "created_at",
     ),
     frozenset({"take_profit", "members_for", "weights"}),
+    repeated_json=True,
 )  # fmt: skip
 DECISIONS = _Table(
     "order_decision",
@@ -126,9 +117,10 @@ class CycleBatch:
         self.answers: list[Row] = []
         self.votes: list[Row] = []
         self.decisions: list[Row] = []
-        self.scores: list[tuple[Owner, int, Row]] = []
+        self.scores: list[_PendingScore] = []
         self._answer_ids: list[int] = []  # by seq, for the answers written
         self._vote_ids: list[int] = []
+        self.write_seconds = 0.0  # spent in `write`, for the benchmark
 
     def __len__(self) -> int:
         return len(self.answers) + len(self.votes) + len(self.decisions) + len(self.scores)
@@ -150,27 +142,31 @@ class CycleBatch:
         values = _decision_values(decision_id, cycle_id, result, now)
         self.decisions.append(tuple(values[c] for c in DECISIONS.columns))
 
-    def add_score(
-        self, owner: Owner, seq: int, score: ScoreValues, horizon_ms: int, brier: bool, now: int
+    def add_scores(
+        self, scores: Iterable[tuple[Owner, int, ScoreValues, bool]], horizon_ms: int, now: int
     ) -> None:
-        """Add the score of the answer (or consensus vote) `seq`; `brier` False leaves it null."""
-        self.scores.append((owner, seq, score_values(score, horizon_ms, brier, now)))
+        """Add scores: (owner kind, its seq, the score, False to leave its Brier null) each."""
+        self.scores += [(owner, seq, s, brier, horizon_ms, now) for owner, seq, s, brier in scores]
 
     def write(self, store: Store) -> None:
         """All rows in one transaction, then the batch is empty (kept as it was if that fails)."""
         if not len(self):
             return
+        started = time.perf_counter()
         with translated("a batch of cycles"), store.engine.begin() as conn:
             answers = self._answer_ids + _insert(conn, ANSWERS, self.answers, want_ids=True)
             votes = self._vote_ids + _insert(conn, VOTES, self.votes, want_ids=True)
             _insert(conn, DECISIONS, self.decisions)
             owned = [
-                (answers[seq], None, *values) if owner == "answer" else (None, votes[seq], *values)
-                for owner, seq, values in self.scores
+                score_row(answers[seq], None, score, brier, horizon, now)
+                if owner == "answer"
+                else score_row(None, votes[seq], score, brier, horizon, now)
+                for owner, seq, score, brier, horizon, now in self.scores
             ]
             _insert(conn, SCORES, owned)
         self._answer_ids, self._vote_ids = answers, votes
         self.answers, self.votes, self.decisions, self.scores = [], [], [], []
+        self.write_seconds += time.perf_counter() - started
 
 
 def _insert(conn: Connection, table: _Table, rows: list[Row], *, want_ids: bool = False) -> list[int]:
@@ -197,13 +193,20 @@ def _insert_sqlite(conn: Connection, table: _Table, rows: list[Row], want_ids: b
     conflict = " ON CONFLICT DO NOTHING" if table.ignore_duplicates else ""
     encode = table.encoder()
     params = rows if encode is None else [encode(row) for row in rows]
+    before = _last_id(conn, table) if want_ids else 0
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks}){conflict}", params)
     if not want_ids:
         return []
     # The transaction holds SQLite's write lock since its first insert, and a table without
-    # AUTOINCREMENT gives each new row max(id) + 1: these rows have the last len(rows) ids.
-    last = int(conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar_one())
-    return list(range(last - len(rows) + 1, last + 1))
+    # AUTOINCREMENT gives each new row max(id) + 1: these rows have the ids after `before`.
+    last = _last_id(conn, table)
+    if last - before != len(rows):
+        raise StoreError(f"{table.name}: {len(rows)} rows inserted but ids went from {before} to {last}")
+    return list(range(before + 1, last + 1))
+
+
+def _last_id(conn: Connection, table: _Table) -> int:
+    return int(conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar_one())
 
 
 def answer_values(answer: Answer, cycle_id: str, market_ts: int, version: str, digest: str, now: int) -> Row:
@@ -235,10 +238,17 @@ def vote_values(cycle_id: str, market_ts: int, consensus: Consensus, now: int) -
     )  # fmt: skip
 
 
-def score_values(score: ScoreValues, horizon_ms: int, brier: bool, now: int) -> Row:
-    """A `score` row (SCORES.columns) without its owner, as swarm.track_record records it."""
+def score_row(
+    answer_id: int | None,
+    consensus_id: int | None,
+    score: ScoreValues,
+    brier: bool,
+    horizon_ms: int,
+    now: int,
+) -> Row:
+    """A `score` row (SCORES.columns), as swarm.track_record records it; `brier` False: left null."""
     correct, pnl, brier_score, move, entry, exit_price, stopped, targets, scored_at = score
     return (
-        scored_at, horizon_ms, entry, exit_price, move, correct, pnl, brier_score if brier else None,
-        stopped, targets, now,
+        answer_id, consensus_id, scored_at, horizon_ms, entry, exit_price, move, correct, pnl,
+        brier_score if brier else None, stopped, targets, now,
     )  # fmt: skip

@@ -88,14 +88,13 @@ async def _run(
         voters = _anonymized(voters, feed, symbols, start_ms, settings)
     priors = {m.name: settings.member(m.name).prior_weight for m in members}
     swarm = await _loop(
-        "swarm", store, clock, source, feed, voters, symbols, settings, start_ms, end_ms, step, priors
+        "swarm", store, clock, feed, voters, symbols, settings, start_ms, end_ms, step, priors
     )
-    random = await _random_baseline(source, feed, symbols, settings, start_ms, end_ms, step)
+    random = await _random_baseline(feed, symbols, settings, start_ms, end_ms, step)
     return Outcome(swarm, random, store, feed)
 
 
 async def _random_baseline(
-    source: ReplaySource,
     feed: ReplayFeed,
     symbols: list[str],
     settings: Settings,
@@ -113,7 +112,6 @@ async def _random_baseline(
             "random entries",
             store,
             clock,
-            source,
             feed,
             [member],
             symbols,
@@ -131,7 +129,6 @@ async def _loop(
     label: str,
     store: Store,
     clock: SimClock,
-    source: ReplaySource,
     feed: ReplayFeed,
     members: Sequence[Member],
     symbols: list[str],
@@ -144,7 +141,7 @@ async def _loop(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     wiring = wire(
-        store=store, clock=clock, source=source, feed=feed, members=members, symbols=symbols,
+        store=store, clock=clock, feed=feed, members=members, symbols=symbols,
         settings=settings, interval_ms=step, priors=priors,
     )  # fmt: skip
     total = (end_ms - start_ms) // step + 1

@@ -50,9 +50,11 @@ class LocalMember:
     def __init__(self, name: str, strategy: Strategy) -> None:
         self._name = name
         self._strategy = strategy
-        # Answers to decisions seen before, by (symbol, decision): HOLDs repeat (the decisions
-        # are cached below) and a backtest asks ~50,000 times. Immutable, so they are shared.
-        self._answers: dict[tuple[str, TradeDecision], Answer] = {}
+        # Answers to decisions seen before, by symbol and decision: HOLDs repeat (the decisions
+        # are cached below) and a backtest asks ~50,000 times. Immutable, so they are shared. Keyed
+        # by the decision's id, not its (slower) hash: the answer holds the decision, so the id
+        # cannot be reused by another object while the entry exists.
+        self._answers: dict[tuple[str, int], Answer] = {}
 
     @property
     def name(self) -> str:
@@ -76,12 +78,15 @@ class LocalMember:
         return self._answer(request.state)
 
     def _answer(self, state: MarketState) -> Answer:
-        key = (state.symbol, self._strategy(state))
+        decision = self._strategy(state)
+        key = (state.symbol, id(decision))
         answer = self._answers.get(key)
-        if answer is None:
+        if answer is None or getattr(answer.vote, "decision", None) is not decision:
             if len(self._answers) >= _ANSWERS_KEPT:
                 self._answers.clear()
-            ballot = Ballot(member=self._name, model=self._name, symbol=key[0], decision=key[1], usage=_FREE)
+            ballot = Ballot(
+                member=self._name, model=self._name, symbol=key[0], decision=decision, usage=_FREE
+            )
             answer = self._answers[key] = Answer(vote=ballot)
         return answer
 
