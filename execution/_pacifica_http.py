@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,7 +31,7 @@ from execution.errors import (
 )
 from execution.ratelimit import Costs, CreditBucket
 from execution.signing import PacificaSigner
-from feeds.sources.http import RetryPolicy
+from feeds.sources.http import RetryPolicy, one_line, retry_after_s
 
 T = TypeVar("T")
 Params = Mapping[str, str | int]
@@ -40,7 +39,6 @@ Params = Mapping[str, str | int]
 log = logging.getLogger("execution.pacifica")
 
 VERIFICATION_FAILED = "Verification failed"  # the bare body Pacifica sends for a bad signature
-_MAX_TEXT = 300
 # Failures before the request left: nothing can have reached the exchange.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -148,7 +146,7 @@ class PacificaHttp:
         if text.strip().lower() == VERIFICATION_FAILED.lower():
             raise AuthError(f"{where}: HTTP {status}: {VERIFICATION_FAILED}")
         if status == 429 or status >= 500:
-            retry_after = _retry_after_s(response)
+            retry_after = retry_after_s(response)
             if status == 429:
                 self._bucket.pause(retry_after if retry_after is not None else self.retry.backoff_s)
             raise TransientVenueError(
@@ -190,19 +188,5 @@ def _describe(body: object) -> tuple[object, str]:
     """(code, one-line message) of a body: the envelope's error, a bare string, else the JSON."""
     if isinstance(body, dict):
         message = body.get("error") or body.get("message") or body.get("msg")
-        return body.get("code"), _one_line(str(message if message is not None else ""))
-    return None, _one_line("" if body is None else str(body))
-
-
-def _retry_after_s(response: httpx.Response) -> float | None:
-    """Retry-After in seconds; the HTTP-date form would need the wall clock, so it means 'back off'."""
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_TEXT else flat[: _MAX_TEXT - 3] + "..."
+        return body.get("code"), one_line(str(message if message is not None else ""))
+    return None, one_line("" if body is None else str(body))

@@ -106,7 +106,7 @@ class JsonHttp:
         cls = self._error_codes.get(code, ExchangeError) if isinstance(code, int | str) else ExchangeError
         http = f"HTTP {status}, " if status is not None else ""
         coded = f"error {code}: " if code is not None else ""
-        return cls(f"{self.where(endpoint)}: {http}{coded}{_one_line(message)}")
+        return cls(f"{self.where(endpoint)}: {http}{coded}{one_line(message)}")
 
     async def _request(
         self, method: str, path: str, endpoint: str, *, params: Params | None = None, body: object = None
@@ -142,9 +142,9 @@ class JsonHttp:
         except httpx.TimeoutException as exc:
             raise TransientError(f"{where}: timed out ({type(exc).__name__})") from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise TransientError(f"{where}: {type(exc).__name__}: {_one_line(str(exc))}") from exc
+            raise TransientError(f"{where}: {type(exc).__name__}: {one_line(str(exc))}") from exc
         except httpx.HTTPError as exc:  # a bad URL or protocol: retrying cannot help
-            raise SourceError(f"{where}: request failed: {_one_line(str(exc))}") from exc
+            raise SourceError(f"{where}: request failed: {one_line(str(exc))}") from exc
         return self._decode(response, endpoint)
 
     def _decode(self, response: httpx.Response, endpoint: str) -> object:
@@ -154,7 +154,7 @@ class JsonHttp:
             coded = f"error {code}: " if code is not None else ""
             raise TransientError(
                 f"{self.where(endpoint)}: HTTP {status}, {coded}{message or '(empty body)'}",
-                _retry_after_s(response),
+                retry_after_s(response),
             )
         if status >= 400:
             code, message = _describe(response)
@@ -162,7 +162,7 @@ class JsonHttp:
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            text = _one_line(response.text[:80])
+            text = one_line(response.text[:80])
             raise MalformedResponseError(f"{self.where(endpoint)}: body is not JSON: {text!r}") from None
 
 
@@ -177,14 +177,14 @@ def _describe(response: httpx.Response) -> tuple[object, str]:
     try:
         body: object = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return None, _one_line(response.text)
+        return None, one_line(response.text)
     if isinstance(body, dict):
         message = body.get("msg") or body.get("error") or body.get("message")
-        return body.get("code"), _one_line(str(message if message is not None else body))
-    return None, "" if body is None else _one_line(str(body))
+        return body.get("code"), one_line(str(message if message is not None else body))
+    return None, "" if body is None else one_line(str(body))
 
 
-def _retry_after_s(response: httpx.Response) -> float | None:
+def retry_after_s(response: httpx.Response) -> float | None:
     """Retry-After in seconds; an HTTP-date form would need the wall clock, so it falls back to backoff."""
     try:
         seconds = float(response.headers.get("Retry-After", ""))
@@ -193,6 +193,6 @@ def _retry_after_s(response: httpx.Response) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _MAX_TEXT else flat[: _MAX_TEXT - 3] + "..."
