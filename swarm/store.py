@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, func, select
 
-from consensus.decision import NO_CALL_REASONS, Abstain, Ballot, Usage
+from consensus.decision import NO_CALL_REASONS, Usage
 from swarm._sql import database_label, database_url, one_line, parse_url, sqlite_file, translated
+from swarm.answer_rows import RecordedAnswer, answer_row, recorded_answer
 from swarm.errors import StoreError
 from swarm.execution_store import ExecutionStore
 from swarm.members.base import Answer
@@ -43,7 +44,7 @@ from swarm.store_schema import (
     read_version,
 )
 from swarm.timeutil import wall_clock_ms
-from swarm.track_record import DueBallot, LeaderboardFacts, TrackRecordStore, decision_of
+from swarm.track_record import DueBallot, LeaderboardFacts, TrackRecordStore
 
 DAY_MS = 86_400_000
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -68,19 +69,6 @@ __all__ = [
 
 
 # --- values handed out ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecordedAnswer:
-    """An answer as recorded, with the cycle and prompt it belongs to."""
-
-    id: int
-    cycle_id: str
-    created_at: int
-    market_ts: int
-    prompt_version: str
-    prompt_digest: str
-    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -167,7 +155,7 @@ class Store(TrackRecordStore, ExecutionStore):
         now = self._clock()
         with translated(f"answers of cycle {cycle_id}"), Session(self._engine) as session, session.begin():
             for answer in answers:
-                session.add(_answer_row(answer, cycle_id, now, market_ts, prompt_version, prompt_digest))
+                session.add(answer_row(answer, cycle_id, now, market_ts, prompt_version, prompt_digest))
 
     def answers(self, cycle_id: str | None = None) -> list[RecordedAnswer]:
         """Recorded answers in the order they were recorded, of one cycle or of all."""
@@ -175,7 +163,7 @@ class Store(TrackRecordStore, ExecutionStore):
         if cycle_id is not None:
             query = query.where(AnswerRow.cycle_id == cycle_id)
         with Session(self._engine) as session:
-            return [_recorded(row) for row in session.exec(query)]
+            return [recorded_answer(row) for row in session.exec(query)]
 
     def cached_response(self, key: str) -> CachedResponse | None:
         with Session(self._engine) as session:
@@ -326,62 +314,6 @@ def _read_version(engine: Engine, where: str) -> int:
         shown = ", ".join(sorted(tables)[:5])
         raise StoreError(f"{where}: database has tables ({shown}) but no schema_version: not a swarm store")
     return version
-
-
-# --- rows <-> answers ----------------------------------------------------------------------
-
-
-def _answer_row(
-    answer: Answer, cycle_id: str, now: int, market_ts: int, prompt_version: str, prompt_digest: str
-) -> AnswerRow:
-    vote = answer.vote
-    if not isinstance(vote, Ballot | Abstain):
-        raise TypeError(f"not a Ballot or an Abstain: {type(vote).__name__}")
-    row = AnswerRow(
-        cycle_id=cycle_id,
-        created_at=now,
-        market_ts=market_ts,
-        symbol=vote.symbol,
-        member=vote.member,
-        model=vote.model,
-        prompt_version=prompt_version,
-        prompt_digest=prompt_digest,
-        raw_text=answer.raw_text,
-        kind=vote.kind,
-        latency_ms=vote.usage.latency_ms,
-        prompt_tokens=vote.usage.prompt_tokens,
-        completion_tokens=vote.usage.completion_tokens,
-        cost_usd=vote.usage.cost_usd,
-        cached=answer.cached,
-    )
-    if isinstance(vote, Ballot):
-        d = vote.decision
-        row.action, row.confidence, row.reasoning = d.action.value, d.confidence, d.reasoning
-        row.position_size_pct, row.stop_loss = d.position_size_pct, d.stop_loss
-        row.take_profit = json.dumps(list(d.take_profit))
-    else:
-        row.abstain_reason, row.abstain_detail = vote.reason, vote.detail
-    return row
-
-
-def _recorded(row: AnswerRow) -> RecordedAnswer:
-    assert row.id is not None  # read back from the table
-    usage = Usage(
-        latency_ms=row.latency_ms,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=row.completion_tokens,
-        cost_usd=row.cost_usd,
-    )
-    who = {"member": row.member, "model": row.model, "symbol": row.symbol, "usage": usage}
-    vote: Ballot | Abstain
-    if row.kind == "ballot":
-        vote = Ballot(decision=decision_of(row), **who)
-    else:
-        vote = Abstain(reason=row.abstain_reason, detail=row.abstain_detail or "", **who)
-    answer = Answer(vote=vote, raw_text=row.raw_text, cached=row.cached)
-    return RecordedAnswer(
-        row.id, row.cycle_id, row.created_at, row.market_ts, row.prompt_version, row.prompt_digest, answer
-    )
 
 
 def _cached(row: CachedResponseRow) -> CachedResponse:
