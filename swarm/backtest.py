@@ -156,8 +156,12 @@ async def run_loop(
     *,
     on_step: Callable[[int], None] | None = None,
     keep_reports: bool = False,
+    cycle_prefix: str = "bt",
 ) -> BacktestRun:
     """Step from `start_ms` to `end_ms`; each step feeds the venue, then runs one engine cycle.
+
+    Cycle ids are "<cycle_prefix>-<step time>": runs side by side (baselines, members alone) log
+    under their own prefix, so that a cycle id names one cycle of one run.
 
     The loop makes millions of short-lived objects and few cycles: the garbage collector's scans
     cost ~10 % of a run at its default thresholds. So what exists before the loop (replay arrays,
@@ -168,7 +172,9 @@ async def run_loop(
     gc.freeze()
     gc.set_threshold(*_LOOP_GC_THRESHOLDS)
     try:
-        return await _run_loop(engine, stepper, start_ms, end_ms, interval_ms, on_step, keep_reports)
+        return await _run_loop(
+            engine, stepper, start_ms, end_ms, interval_ms, on_step, keep_reports, cycle_prefix
+        )
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
@@ -182,6 +188,7 @@ async def _run_loop(
     interval_ms: int,
     on_step: Callable[[int], None] | None,
     keep_reports: bool,
+    cycle_prefix: str,
 ) -> BacktestRun:
     await engine.start(start_ms)
     curve = EquityCurve()
@@ -192,7 +199,7 @@ async def _run_loop(
         if stepper.advance(previous, now):
             engine.portfolio_changed()
         previous = now
-        report = await engine.cycle(now, f"bt-{now}")
+        report = await engine.cycle(now, f"{cycle_prefix}-{now}")
         cycles += 1
         if keep_reports:
             reports.append(report)

@@ -1,100 +1,84 @@
-"""Turn a finished backtest (its runs and its store) into ReportData, and print the outcome."""
+"""The end of a backtest: its runs saved into its store as a report run, the report written from
+the store (as `swarm report` would write it again later), the outcome printed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from consensus.leaderboard import SWARM, leaderboard
+from consensus.leaderboard import leaderboard
 from consensus.scoring import DEFAULT_FEE_RATE
-from execution.journal import TradeRecord
 from swarm.backtest import BacktestRun, ReplayFeed
+from swarm.backtest_runs import RANDOM_SEED, Outcome, Plan, SideRun
 from swarm.baselines import FundingSeries, always_flat, buy_and_hold
-from swarm.config import Settings
 from swarm.cutoffs import members_before_cutoff
-from swarm.metrics import summarize
-from swarm.report import EquityCurve, MemberReport, ReportData, RunMeta, RunResult, TradeRow, WeightSeries
+from swarm.report import write_report
+from swarm.report_build import (
+    ALWAYS_FLAT,
+    BUY_AND_HOLD,
+    RANDOM_ENTRIES,
+    SWARM_CURVE,
+    alone_curve,
+    meta_to_json,
+    report_from_store,
+)
+from swarm.report_data import RunMeta
+from swarm.store import Store
 from swarm.timeutil import wall_clock_ms
 
-if TYPE_CHECKING:
-    from swarm.commands.backtest import Outcome
+
+def save_and_report(outcome: Outcome, roster: Sequence[str], report_path: Path) -> Path:
+    """Save the backtest's runs as one report run of its store; write the report from the store."""
+    store, plan = outcome.store, outcome.plan
+    meta = run_meta(plan, roster)
+    run_id = store.create_run("backtest", meta_to_json(meta))
+    _save_run(store, run_id, SWARM_CURVE, outcome.swarm)
+    _save_baselines(store, run_id, outcome)
+    for member, side in outcome.alone.items():
+        _save_side(store, run_id, alone_curve(member), side)
+    run = next(r for r in store.runs() if r.id == run_id)
+    return write_report(report_from_store(store, run, wall_clock_ms()), report_path)
 
 
-def build_report_data(
-    outcome: Outcome,
-    settings: Settings,
-    roster: Sequence[str],
-    symbols: Sequence[str],
-    start_ms: int,
-    end_ms: int,
-    step_ms: int,
-    anonymized: bool,
-    seed: int,
-) -> ReportData:
-    store = outcome.store
-    facts = store.leaderboard_facts(end_ms)
-    weights = store.member_weights(end_ms)
-    rows = leaderboard(facts.answers, facts.consensus, weights)
-    trades = [_trade_row(t) for t in store.closed_trades() if t.exit_price is not None]
-    swarm = _result("swarm", outcome.swarm, settings, trades)
-    members = [MemberReport(member=r.member, model=r.member, row=r) for r in rows if r.member != SWARM]
-    meta = RunMeta(
-        title=f"swarm backtest {', '.join(symbols)}",
+def run_meta(plan: Plan, roster: Sequence[str]) -> RunMeta:
+    return RunMeta(
+        title=f"swarm backtest {', '.join(plan.symbols)}",
         roster=list(roster),
-        symbols=list(symbols),
-        window_start_ms=start_ms,
-        window_end_ms=end_ms,
-        step_ms=step_ms,
-        starting_equity_usd=settings.paper_equity_usd,
+        symbols=list(plan.symbols),
+        window_start_ms=plan.start_ms,
+        window_end_ms=plan.end_ms,
+        step_ms=plan.step_ms,
+        starting_equity_usd=plan.settings.paper_equity_usd,
         taker_fee_rate=DEFAULT_FEE_RATE,
-        generated_at_ms=wall_clock_ms(),
-        anonymized=anonymized,
-        cutoff_flags=members_before_cutoff(roster, start_ms, settings),
-        random_seed=seed,
-    )
-    return ReportData(
-        meta=meta,
-        swarm=swarm,
-        baselines=_baselines(outcome, settings, symbols),
-        members=members,
-        weights=_weight_series(facts.consensus, outcome.swarm),
-        trades=trades,
+        generated_at_ms=0,  # not stored: each report stamps its own
+        anonymized=plan.anonymize,
+        cutoff_flags=members_before_cutoff(roster, plan.start_ms, plan.settings),
+        random_seed=RANDOM_SEED,
     )
 
 
-def _result(name: str, run: BacktestRun, settings: Settings, trades: Sequence[TradeRow] = ()) -> RunResult:
-    ts, equity, exposed = run.equity.arrays()
-    curve = EquityCurve(name, ts.tolist(), equity.tolist())
-    summary = summarize(
-        ts.tolist(),
-        equity,
-        in_position=exposed.tolist(),
-        trades=trades,
-        starting_equity=settings.paper_equity_usd,
-    )
-    return RunResult(curve, summary)
+def _save_run(store: Store, run_id: int, curve: str, run: BacktestRun) -> None:
+    e = run.equity
+    store.write_curve(run_id, curve, e.ts_ms, e.equity, e.exposed)
 
 
-def _baselines(outcome: Outcome, settings: Settings, symbols: Sequence[str]) -> list[RunResult]:
-    ts, _, _ = outcome.swarm.equity.arrays()
-    times = ts.tolist()
-    equity = settings.paper_equity_usd
-    held = _buy_and_hold(outcome.feed, symbols, times, equity)
-    flat = always_flat(times, starting_equity=equity)
+def _save_side(store: Store, run_id: int, curve: str, side: SideRun) -> None:
+    _save_run(store, run_id, curve, side.run)
+    store.write_curve_trades(run_id, curve, side.trades)
+
+
+def _save_baselines(store: Store, run_id: int, outcome: Outcome) -> None:
+    plan = outcome.plan
+    times = outcome.swarm.equity.ts_ms
+    equity = plan.settings.paper_equity_usd
+    held = _buy_and_hold(plan.feed, plan.symbols, times, equity)
     n = len(times)
-    return [
-        RunResult(
-            EquityCurve("buy and hold", times, held.tolist()),
-            summarize(times, held, in_position=[True] * n, starting_equity=equity),
-        ),
-        RunResult(
-            EquityCurve("always flat", times, flat.tolist()), summarize(times, flat, in_position=[False] * n)
-        ),
-        _result("random entries", outcome.random, settings),
-    ]
+    store.write_curve(run_id, BUY_AND_HOLD, times, held.tolist(), [True] * n)
+    flat = always_flat(times, starting_equity=equity)
+    store.write_curve(run_id, ALWAYS_FLAT, times, flat.tolist(), [False] * n)
+    _save_side(store, run_id, RANDOM_ENTRIES, outcome.random)
 
 
 def _buy_and_hold(feed: ReplayFeed, symbols: Sequence[str], times: list[int], equity: float) -> np.ndarray:
@@ -115,43 +99,6 @@ def _buy_and_hold(feed: ReplayFeed, symbols: Sequence[str], times: list[int], eq
     return total
 
 
-def _weight_series(consensus: Sequence[object], run: BacktestRun) -> list[WeightSeries]:
-    """Each member's weight at every step, carried forward from the last vote that used it."""
-    times = run.equity.ts_ms
-    by_time: dict[int, dict[str, float]] = {}
-    for vote in consensus:
-        cast_at = int(str(getattr(vote, "cycle_id", "bt-0")).removeprefix("bt-") or 0)
-        by_time.setdefault(cast_at, {}).update(getattr(vote, "weights", {}))
-    members = sorted({m for weights in by_time.values() for m in weights})
-    series = []
-    for member in members:
-        value, values = 0.0, []
-        for t in times:
-            value = by_time.get(t, {}).get(member, value)
-            values.append(value)
-        series.append(WeightSeries(member, list(times), values))
-    return series
-
-
-def _trade_row(trade: TradeRecord) -> TradeRow:
-    notional = trade.entry_price * trade.size
-    return TradeRow(
-        symbol=trade.symbol,
-        side=trade.side.value,
-        entry_ms=trade.opened_at,
-        exit_ms=trade.closed_at,
-        entry_price=trade.entry_price,
-        exit_price=float(trade.exit_price or 0.0),
-        size_base=trade.size,
-        pnl_usd=trade.pnl_usd,
-        pnl_pct=100.0 * trade.pnl_usd / notional if notional else 0.0,
-        fees_usd=trade.fees_usd,
-        funding_usd=trade.funding_usd,
-        exit_reason=trade.reason,
-        cycle_id=(trade.decision_id or "").split(":")[0],
-    )
-
-
 def show_result(outcome: Outcome, db_path: Path, report_path: Path) -> None:
     from swarm.commands.leaderboard import show_leaderboard
 
@@ -162,4 +109,4 @@ def show_result(outcome: Outcome, db_path: Path, report_path: Path) -> None:
     show_leaderboard(rows, end)
     final = outcome.swarm.equity.equity[-1]
     print(f"{outcome.swarm.steps} steps; final equity {final:,.2f} USD; record: {db_path}")
-    print(f"report: {report_path}")
+    print(f"report: {report_path}  (again later: swarm report --db {db_path} --out PATH)")

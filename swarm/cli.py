@@ -28,6 +28,7 @@ DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Replay data folder (layout of the shared data)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document")]
+LogFormatOption = Annotated[str, typer.Option("--log-format", help="Console log lines: rich or json")]
 
 
 @app.callback()
@@ -161,7 +162,7 @@ def run(
     log_file: Annotated[
         Path | None, typer.Option("--log-file", help="One JSON object per event line")
     ] = Path("swarm.log"),
-    log_format: Annotated[str, typer.Option("--log-format", help="Console log lines: rich or json")] = "rich",
+    log_format: LogFormatOption = "rich",
 ) -> None:
     """The main job: the swarm trades on the wall clock, paper by default."""
     with exit_on_error():
@@ -199,6 +200,11 @@ def backtest(
         bool,
         typer.Option("--anonymize", help="Members see neutral symbols, relative time, prices rebased to 100"),
     ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="One JSON object per event line (default: next to the --db file)"),
+    ] = None,
+    log_format: LogFormatOption = "rich",
 ) -> None:
     """Replay the engine over bundled (or --data-dir) data with a paper venue; write the report."""
     with exit_on_error():
@@ -214,7 +220,31 @@ def backtest(
             db=db,
             report=report,
             anonymize=anonymize,
+            log_file=log_file,
+            log_format=log_format,
         )
+
+
+@app.command()
+def report(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="A backtest's .db file, or a database URL (default: SWARM_DB)"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="HTML file to write (default: report.html)")
+    ] = None,
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the run written to last; see --list)")
+    ] = None,
+    list_runs: Annotated[bool, typer.Option("--list", help="List the database's runs and stop")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write one self-contained HTML report of a run: equity vs baselines, drawdown, weights, trades."""
+    with exit_on_error():
+        from swarm.commands.report import run_report
+
+        run_report(db=db, out=out, run_id=run_id, list_runs=list_runs, as_json=as_json)
 
 
 @app.command()

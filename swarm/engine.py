@@ -7,7 +7,9 @@ the network itself.
 
 Who is asked: a symbol with no open position every cycle; a symbol held, once every
 `ask_while_holding_ms` (default 4 h): its exits are the exchange-side stop and targets, and a CLOSE
-consensus may exit early when `close_on_consensus` is set.
+consensus may exit early when `close_on_consensus` is set. Every symbol's state is read every
+cycle all the same: its price marks the account (a paper venue fires stops at marks) and the
+run's record.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ class Recorder(Protocol):
 
     def record_risk(self, decision_id: str, cycle_id: str, result: RiskResult, now_ms: int) -> None: ...
 
+    def record_entry_state(self, decision_id: str, state: MarketState) -> None:
+        """The state the members saw, for an approved entry (the report shows it with the trade)."""
+        ...
+
     async def score_due(self, now_ms: int) -> int:
         """Score what has become due by `now_ms`; how many were scored."""
         ...
@@ -99,6 +105,8 @@ class CycleReport:
     now_ms: int
     outcomes: tuple[SymbolOutcome, ...]
     scored: int
+    # Each symbol's price and funding rate per hour (None: no funding data) at this cycle.
+    marks: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,23 +181,32 @@ class Engine:
         """One cycle at `now_ms`; `cycle_id` ties its log lines, answers, votes and orders together."""
         with bind_cycle(cycle_id):
             portfolio = await self._current_portfolio(now_ms)
-            due = [s for s in self.config.symbols if self._due(s, portfolio, now_ms)]
+            with self.timing.stage("feeds"):
+                states = {s: await self.feed.state(s, now_ms) for s in self.config.symbols}
+            due = {s: state for s, state in states.items() if self._due(s, portfolio, now_ms)}
             outcomes: list[SymbolOutcome] = []
             if due:
-                outcomes = await self._decide(cycle_id, now_ms, due, portfolio)
+                outcomes = await self._decide(cycle_id, now_ms, due, states, portfolio)
             with self.timing.stage("store"):
                 scored = await self.recorder.score_due(now_ms)
             log_event("cycle_finished", now_ms=now_ms, asked=len(due), scored=scored)
-            return CycleReport(cycle_id, now_ms, tuple(outcomes), scored)
+            return CycleReport(cycle_id, now_ms, tuple(outcomes), scored, _marks(states))
+
+    async def account(self, now_ms: int) -> Portfolio:
+        """The account as the engine sees it at `now_ms` (read again when it may have changed)."""
+        return await self._current_portfolio(now_ms)
 
     async def _decide(
-        self, cycle_id: str, now_ms: int, due: list[str], portfolio: Portfolio
+        self,
+        cycle_id: str,
+        now_ms: int,
+        due: Mapping[str, MarketState],
+        states: Mapping[str, MarketState],
+        portfolio: Portfolio,
     ) -> list[SymbolOutcome]:
-        with self.timing.stage("feeds"):
-            states = {s: await self.feed.state(s, now_ms) for s in due}
-        prompts = await self._prompts(states, portfolio, now_ms)
+        prompts = await self._prompts(due, states, portfolio, now_ms)
         with self.timing.stage("swarm"):
-            answers = await self._ask(cycle_id, states, prompts)
+            answers = await self._ask(cycle_id, due, prompts)
         with self.timing.stage("store"):
             self.recorder.record_answers(cycle_id, now_ms, prompts, answers)
             weights = self.recorder.weights(now_ms, self.priors)
@@ -197,7 +214,7 @@ class Engine:
         for symbol in due:
             self._last_asked[symbol] = now_ms
             votes = [a.vote for a in answers if a.vote.symbol == symbol]
-            outcome = await self._act(cycle_id, now_ms, states[symbol], votes, weights)
+            outcome = await self._act(cycle_id, now_ms, due[symbol], votes, weights)
             outcomes.append(outcome)
         return outcomes
 
@@ -219,6 +236,8 @@ class Engine:
             )
         with self.timing.stage("store"):
             self.recorder.record_risk(decision_id, cycle_id, result, now_ms)
+            if isinstance(result, Approved) and not result.intent.reduce_only:
+                self.recorder.record_entry_state(decision_id, state)
         execution = await self._execute(result, now_ms)
         return SymbolOutcome(symbol, consensus, result, execution)
 
@@ -256,19 +275,23 @@ class Engine:
         return last is None or now_ms - last >= self.config.ask_while_holding_ms
 
     async def _prompts(
-        self, states: Mapping[str, MarketState], portfolio: Portfolio, now_ms: int
+        self,
+        due: Mapping[str, MarketState],
+        states: Mapping[str, MarketState],
+        portfolio: Portfolio,
+        now_ms: int,
     ) -> dict[str, RenderedPrompt]:
         if self._local_only:
             # Local strategies read the MarketState itself; rendering would be wasted work.
-            return dict.fromkeys(states, _NO_PROMPT)
+            return dict.fromkeys(due, _NO_PROMPT)
         marks = {s: state.price.current for s, state in states.items()}
         for position in portfolio.positions:
-            if position.symbol not in marks:
+            if position.symbol not in marks:  # held outside the configured symbols
                 with self.timing.stage("feeds"):
                     marks[position.symbol] = (await self.feed.state(position.symbol, now_ms)).price.current
         view = _portfolio_view(portfolio, marks)
         trades = list(self._recent_trades(now_ms))
-        return {s: render(state, view, trades) for s, state in states.items()}
+        return {s: render(state, view, trades) for s, state in due.items()}
 
     async def _ask(
         self, cycle_id: str, states: Mapping[str, MarketState], prompts: Mapping[str, RenderedPrompt]
@@ -293,6 +316,13 @@ class Engine:
                 update["mark_price"] = state.price.current
             infos[symbol] = spec.model_copy(update=update)
         return infos
+
+
+def _marks(states: Mapping[str, MarketState]) -> dict[str, tuple[float, float | None]]:
+    return {
+        symbol: (state.price.current, None if state.funding is None else state.funding.current)
+        for symbol, state in states.items()
+    }
 
 
 def _portfolio_view(portfolio: Portfolio, marks: Mapping[str, float]) -> PortfolioView:

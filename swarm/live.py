@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from execution.types import PriceHistory
+from execution.types import Portfolio, PriceHistory
 from feeds.build import build_market_state
 from feeds.sources.base import Source
 from feeds.state import MarketState
@@ -77,10 +77,13 @@ async def run_live(
     now: Callable[[], int],
     once: bool,
     stop: StopFlag,
-    on_cycle: Callable[[CycleReport], None],
+    on_cycle: Callable[[CycleReport, Portfolio], None],
     before_cycle: Callable[[int], object] | None = None,
 ) -> int:
-    """Cycle at every multiple of `interval_ms` until stopped; the number of cycles run."""
+    """Cycle at every multiple of `interval_ms` until stopped; the number of cycles run.
+
+    `on_cycle` gets each cycle's report and the account after it (what the run's equity curve
+    records)."""
     await engine.start(now())
     cycles = 0
     while not stop.requested:
@@ -89,7 +92,7 @@ async def run_live(
             before_cycle(at)
         report = await engine.cycle(at, f"c{at}")
         cycles += 1
-        on_cycle(report)
+        on_cycle(report, await engine.account(at))
         if once:
             break
         await _sleep_until_next(interval_ms, now, stop)

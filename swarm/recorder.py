@@ -18,6 +18,7 @@ from consensus.leaderboard import SWARM
 from consensus.vote import Consensus
 from consensus.weights import TrackRecord, WeightParams, compute_weights
 from execution.types import Approved, RiskResult
+from feeds.state import MarketState
 from prompts.types import RenderedPrompt
 from swarm.members.base import Answer
 from swarm.replay_scoring import PendingBallot, ReplayScorer
@@ -63,6 +64,9 @@ class StoreRecorder:
 
     def record_risk(self, decision_id: str, cycle_id: str, result: RiskResult, now_ms: int) -> None:
         self.store.record_risk_result(decision_id, cycle_id, result, now_ms)
+
+    def record_entry_state(self, decision_id: str, state: MarketState) -> None:
+        self.store.record_entry_state(decision_id, state)
 
     async def score_due(self, now_ms: int) -> int:
         last = self._last_scored_at
@@ -212,6 +216,9 @@ class ReplayRecorder:
         self._batch.add_decision(decision_id, cycle_id, result, self.store.now_ms())
         if isinstance(result, Approved):
             self.flush()  # as BufferedRecorder: the executor journals the intent next
+
+    def record_entry_state(self, decision_id: str, state: MarketState) -> None:
+        self.store.record_entry_state(decision_id, state)  # one row per entry: not worth a batch
 
     async def score_due(self, now_ms: int) -> int:
         last = self._last_scored_at

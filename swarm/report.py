@@ -297,7 +297,23 @@ _MEMBER_HEAD = (
 
 def _members_section(data: ReportData) -> str:
     rows = "".join(_member_row(data, m) for m in data.members)
-    return f"<h2>Members</h2>\n{table(_MEMBER_HEAD, rows, id_='members', left=2)}"
+    section = f"<h2>Members</h2>\n{table(_MEMBER_HEAD, rows, id_='members', left=2)}"
+    alone = [m for m in data.members if m.alone is not None]
+    if not alone:
+        return section
+    alone_rows = "".join(
+        _summary_row(_marked(data, m.member), m.alone.summary) for m in alone if m.alone is not None
+    )
+    note = (
+        "Each member as a roster of one through the same risk engine, paper venue and costs as the "
+        "swarm. Local members run again; LLM members replay the answers they gave in the swarm's run "
+        "(they are not asked again) and hold where that run did not ask them. Conf ↔ hit r: over "
+        "the member's scored ballots."
+    )
+    return (
+        f"{section}\n<h3>Each member followed alone</h3>\n"
+        f"{table(_SUMMARY_HEAD, alone_rows, id_='members-alone')}\n<p><small>{e(note)}</small></p>"
+    )
 
 
 def _member_row(data: ReportData, m: MemberReport) -> str:

@@ -34,6 +34,7 @@ from swarm.answer_rows import RecordedAnswer, answer_row, recorded_answer
 from swarm.errors import StoreError
 from swarm.execution_store import ExecutionStore
 from swarm.members.base import Answer
+from swarm.report_store import ReportStore
 from swarm.store_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -97,7 +98,7 @@ def cache_key(model: str, prompt_digest: str, params: Mapping[str, Any]) -> str:
 # --- the store -----------------------------------------------------------------------------
 
 
-class Store(TrackRecordStore, ExecutionStore):
+class Store(TrackRecordStore, ExecutionStore, ReportStore):
     """Answers, cached replies, the track record and the trade journal; each write is one transaction."""
 
     def __init__(self, engine: Engine, clock: Clock) -> None:

@@ -6,7 +6,8 @@ one the steps it lacks, so both end up alike. The SQLModel classes are the ORM v
 schema; tests/test_store.py checks that they match what the steps build.
 
 To change the schema: append a Migration (never edit an applied one), then change the classes.
-The trade journal's step and classes (version 3) live in swarm.execution_schema.
+The trade journal's step and classes (version 3) live in swarm.execution_schema, the report's
+(version 4) in swarm.report_schema.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from swarm.execution_schema import v3_execution_journal
+from swarm.report_schema import v4_report_record
 
 Clock = Callable[[], int]
 
@@ -141,6 +143,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3, "the trade journal: decisions, orders, fills, positions, trades, risk state", v3_execution_journal
     ),
+    Migration(4, "report runs: equity curves, their trades, marks, entry states", v4_report_record),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 import swarm.commands.run as run_command
 from swarm.cli import app
+from swarm.store import Store
 from tests.fakes.exchanges import FakePacifica
 from tests.fakes.server import serve
 
@@ -54,3 +56,44 @@ def test_confirmed_live_without_a_key_names_the_variable(fake_pacifica: FakePaci
     assert result.exit_code == 2
     assert "PACIFICA_PRIVATE_KEY" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_swarm_report_of_paper_cycles_with_a_gap(fake_pacifica: FakePacifica, tmp_path: Path) -> None:
+    """Three runs of one cycle, the bot down for one step: the report's curve has every step."""
+    step = 15 * 60_000
+    first = fake_pacifica.now_ms - fake_pacifica.now_ms % step
+    for slot in (first, first + step, first + 3 * step):
+        fake_pacifica.now_ms = slot + 1_234  # a cycle starts a moment after its slot
+        result = CliRunner().invoke(app, ["run", "--once", "--symbols", "BTC,ETH"])
+        assert result.exit_code == 0, result.output
+    db = sqlite3.connect(tmp_path / "swarm.db")
+    points = db.execute("SELECT ts_ms, equity_usd, exposed FROM equity_point ORDER BY ts_ms").fetchall()
+    assert [p[0] for p in points] == [first, first + step, first + 3 * step]
+    assert all(p[1] == 10_000.0 for p in points)  # the default paper equity; nothing traded yet
+    marks = db.execute("SELECT symbol, count(*), min(price) FROM run_mark GROUP BY symbol").fetchall()
+    assert {(s, n) for s, n, _ in marks} == {("BTC", 3), ("ETH", 3)}
+    assert all(price > 0 for _, _, price in marks)
+
+    listed = CliRunner().invoke(app, ["report", "--list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(r["run"], r["kind"], r["symbols"]) for r in json.loads(listed.stdout)["runs"]] == [
+        (1, "paper", ["BTC", "ETH"])
+    ]
+    result = CliRunner().invoke(app, ["report", "--out", "out/r.html"])
+    assert result.exit_code == 0, result.output
+    assert "report of run 1 (paper)" in result.stdout
+    html = (tmp_path / "out" / "r.html").read_text()
+    assert "1 of 4 steps had no cycle" in html
+    for run in ("swarm", "buy and hold", "always flat"):
+        assert f'<td class="l">{run}</td>' in html
+
+
+def test_swarm_report_names_what_is_missing(fake_pacifica: FakePacifica, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "nope.db")])
+    assert result.exit_code == 2
+    assert "nope.db: no such file" in result.stderr
+    assert not (tmp_path / "nope.db").exists()
+    Store.open(str(tmp_path / "swarm.db")).close()  # a store that records no run
+    result = CliRunner().invoke(app, ["report"])
+    assert result.exit_code == 2
+    assert "records no run yet" in result.stderr

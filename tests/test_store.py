@@ -24,6 +24,7 @@ from swarm.execution_schema import (
     VenueStateRow,
 )
 from swarm.members.base import Answer
+from swarm.report_schema import CurveTradeRow, EntryStateRow, EquityPointRow, ReportRunRow, RunMarkRow
 from swarm.store import DAY_MS, SCHEMA_VERSION, Store, StoreError, cache_key, database_url
 from swarm.store_schema import (
     MIGRATIONS,
@@ -349,6 +350,11 @@ def _kind(column_type: sa.types.TypeEngine[object]) -> str:
         ClosedTradeRow,
         RiskStateRow,
         VenueStateRow,
+        ReportRunRow,
+        EquityPointRow,
+        CurveTradeRow,
+        RunMarkRow,
+        EntryStateRow,
     ],
 )
 def test_orm_classes_match_the_migrated_schema(store: Store, model: type[SQLModel]) -> None:

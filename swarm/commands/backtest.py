@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
 
 from feeds.sources.replay import ReplaySource, default_data_dir
 from feeds.types import Timeframe
-from swarm.backtest import BacktestRun, ReplayFeed, run_loop
-from swarm.backtest_setup import RandomMember, SimClock, wire
+from swarm.backtest import ReplayFeed
+from swarm.backtest_runs import Plan, run_all
 from swarm.config import Settings, load_settings
 from swarm.errors import UsageError
-from swarm.members.base import Member
+from swarm.logs import configure_logging
 from swarm.roster import build_members, parse_roster, require_keys
-from swarm.store import Store
 from swarm.timeutil import format_utc, parse_utc
-
-RANDOM_SEED = 7
-RANDOM_P_ENTRY = 0.02  # per step and symbol: about two entries a day on 15m bars
 
 
 def run_backtest(
@@ -34,6 +29,8 @@ def run_backtest(
     db: Path | None,
     report: Path | None,
     anonymize: bool,
+    log_file: Path | None = None,
+    log_format: str = "rich",
 ) -> None:
     settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
     names = parse_roster(models)
@@ -41,6 +38,8 @@ def run_backtest(
     require_keys(members)
     coins = _symbols(symbols)
     step = _interval(interval)
+    if log_format not in ("rich", "json"):
+        raise UsageError(f"--log-format must be rich or json (got {log_format!r})")
     source = ReplaySource(settings.data_dir or default_data_dir())
     start_ms, end_ms = _window(source, coins, start, end, step)
     _warn_cutoffs(names, start_ms, settings, anonymize)
@@ -48,123 +47,16 @@ def run_backtest(
     if db_path.exists():
         raise UsageError(f"{db_path} exists: pass --db NEW.db or remove it (a backtest never overwrites)")
     report_path = report or db_path.with_suffix(".html")
-    outcome = anyio.run(_run, settings, source, coins, members, start_ms, end_ms, step, db_path, anonymize)
-    from swarm.backtest_report import build_report_data, show_result
-    from swarm.report import write_report
-
-    data = build_report_data(outcome, settings, names, coins, start_ms, end_ms, step, anonymize, RANDOM_SEED)
-    write_report(data, report_path)
-    show_result(outcome, db_path, report_path)
-
-
-class Outcome:
-    """The swarm's run and the random baseline's, with the store holding the swarm's record."""
-
-    def __init__(self, swarm: BacktestRun, random: BacktestRun, store: Store, feed: ReplayFeed) -> None:
-        self.swarm = swarm
-        self.random = random
-        self.store = store
-        self.feed = feed
-
-
-async def _run(
-    settings: Settings,
-    source: ReplaySource,
-    symbols: list[str],
-    members: list[Member],
-    start_ms: int,
-    end_ms: int,
-    step: int,
-    db_path: Path,
-    anonymize: bool,
-) -> Outcome:
-    from swarm.members.cached import guarded
-
-    feed = ReplayFeed(source, symbols)
-    clock = SimClock(start_ms)
-    store = Store.open(str(db_path), clock=clock, throwaway=True)  # rebuilt by rerunning, never recovered
-    voters = [guarded(m, store, settings, use_cache=True) for m in members]
-    if anonymize:
-        voters = _anonymized(voters, feed, symbols, start_ms, settings)
-    priors = {m.name: settings.member(m.name).prior_weight for m in members}
-    swarm = await _loop(
-        "swarm", store, clock, feed, voters, symbols, settings, start_ms, end_ms, step, priors
-    )
-    random = await _random_baseline(feed, symbols, settings, start_ms, end_ms, step)
-    return Outcome(swarm, random, store, feed)
-
-
-async def _random_baseline(
-    feed: ReplayFeed,
-    symbols: list[str],
-    settings: Settings,
-    start_ms: int,
-    end_ms: int,
-    step: int,
-) -> BacktestRun:
-    """Seeded random entries through the same risk rules and paper venue, on a throwaway store."""
-    clock = SimClock(start_ms)
-    store = Store.open("sqlite:///:memory:", clock=clock)
+    configure_logging(log_file or db_path.with_suffix(".log"), "json" if log_format == "json" else "rich")
+    plan = Plan(ReplayFeed(source, coins), coins, settings, start_ms, end_ms, step, anonymize)
+    outcome = anyio.run(run_all, plan, members, str(db_path))
     try:
-        times = list(range(start_ms, end_ms + 1, step))
-        member = RandomMember(symbols, times, RANDOM_SEED, RANDOM_P_ENTRY)
-        return await _loop(
-            "random entries",
-            store,
-            clock,
-            feed,
-            [member],
-            symbols,
-            settings,
-            start_ms,
-            end_ms,
-            step,
-            None,
-        )
+        from swarm.backtest_report import save_and_report, show_result
+
+        save_and_report(outcome, names, report_path)
+        show_result(outcome, db_path, report_path)
     finally:
-        store.close()
-
-
-async def _loop(
-    label: str,
-    store: Store,
-    clock: SimClock,
-    feed: ReplayFeed,
-    members: Sequence[Member],
-    symbols: list[str],
-    settings: Settings,
-    start_ms: int,
-    end_ms: int,
-    step: int,
-    priors: dict[str, float] | None,
-) -> BacktestRun:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    wiring = wire(
-        store=store, clock=clock, feed=feed, members=members, symbols=symbols,
-        settings=settings, interval_ms=step, priors=priors,
-    )  # fmt: skip
-    total = (end_ms - start_ms) // step + 1
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
-    with Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
-        task = progress.add_task(f"backtest {label}", total=total)
-
-        def on_step(now_ms: int) -> None:
-            clock.now = now_ms + step  # the next step's time stamps what the venue does before it
-            progress.advance(task)
-
-        return await run_loop(wiring.engine, wiring.stepper, start_ms, end_ms, step, on_step=on_step)
-
-
-def _anonymized(
-    members: list[Member], feed: ReplayFeed, symbols: list[str], start_ms: int, settings: Settings
-) -> list[Member]:
-    from feeds.anonymize import Anonymizer
-    from swarm.members.anonymized import AnonymizedMember
-
-    firsts = [feed.states[s].state_at(start_ms) for s in symbols]
-    anonymizer = Anonymizer.from_first_states(firsts)
-    return [AnonymizedMember(m, anonymizer, settings.paper_equity_usd) for m in members]
+        outcome.store.close()
 
 
 def _default_db(start_ms: int, end_ms: int) -> Path:

@@ -17,6 +17,7 @@ from swarm.roster import build_members, parse_roster, require_keys
 from swarm.timeutil import format_utc, wall_clock_ms
 
 if TYPE_CHECKING:
+    from execution.types import Portfolio
     from prompts.context import TradeOutcome
     from swarm.store import Store
 
@@ -91,17 +92,47 @@ async def _run(
             recent_trades=lambda now_ms: last_trades(store, now_ms),
         )
         where = f"{mode} on {source_name}, {', '.join(symbols)}, every {step // 60_000} min"
+        run_id = store.run_of_kind(mode, _run_meta(settings, members, symbols, step, where))
+
+        def on_cycle(report: CycleReport, account: Portfolio) -> None:
+            # The run's equity curve and marks, which `swarm report` reads.
+            # On the interval's grid (a cycle starts a moment after it), so the curve has one step.
+            slot = report.now_ms - report.now_ms % step
+            exposed = bool(account.positions)
+            store.append_point(run_id, "swarm", slot, account.equity_usd, exposed, report.marks)
+            _print_cycle(report)
+
         print(f"swarm run: {where}; Ctrl-C stops after the current step")
         stop.install()
-        await run_live(
-            engine, interval_ms=step, now=wall_clock_ms, once=once, stop=stop, on_cycle=_print_cycle
-        )
+        await run_live(engine, interval_ms=step, now=wall_clock_ms, once=once, stop=stop, on_cycle=on_cycle)
         executor.save_venue_state()
     finally:
         stop.restore()
         await source.aclose()
         await venue.aclose()
         store.close()
+
+
+def _run_meta(
+    settings: Settings, members: list[Member], symbols: list[str], step: int, where: str
+) -> dict[str, object]:
+    from consensus.scoring import DEFAULT_FEE_RATE
+    from swarm.report_build import meta_to_json
+    from swarm.report_data import RunMeta
+
+    names = [m.name for m in members]
+    meta = RunMeta(
+        title=f"swarm run ({where})",
+        roster=names,
+        symbols=symbols,
+        window_start_ms=0,  # a report reads the window off the recorded curve
+        window_end_ms=0,
+        step_ms=step,
+        starting_equity_usd=settings.paper_equity_usd,  # a report starts from the first point
+        taker_fee_rate=DEFAULT_FEE_RATE,
+        generated_at_ms=0,
+    )
+    return meta_to_json(meta)
 
 
 def _print_cycle(report: CycleReport) -> None:

@@ -1,0 +1,262 @@
+"""ReportData from the store alone: what `swarm report` writes and what a backtest writes at its end.
+
+A run (swarm.report_store) holds its RunMeta and its curves: "swarm", the three baselines
+(BASELINES, stored by a backtest; computed here from the recorded marks for a `swarm run`) and
+"alone:<member>" for each member followed alone. The swarm's trades are the journal's, each with
+the consensus and ballots of the cycle that opened it and the MarketState its members saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from consensus.leaderboard import SWARM, LeaderboardRow, leaderboard
+from execution.journal import TradeRecord
+from swarm.baselines import FundingSeries, always_flat, buy_and_hold
+from swarm.cutoffs import CutoffFlag
+from swarm.errors import UsageError
+from swarm.metrics import summarize
+from swarm.report_data import (
+    EquityCurve,
+    MemberReport,
+    ReportData,
+    RunMeta,
+    RunResult,
+    TradeRow,
+    WeightSeries,
+)
+from swarm.report_store import StoredCurve, StoredRun
+from swarm.store import Store
+
+SWARM_CURVE = "swarm"
+BUY_AND_HOLD, ALWAYS_FLAT, RANDOM_ENTRIES = "buy and hold", "always flat", "random entries"
+BASELINES = (BUY_AND_HOLD, ALWAYS_FLAT, RANDOM_ENTRIES)
+ALONE_PREFIX = "alone:"
+
+
+def alone_curve(member: str) -> str:
+    return ALONE_PREFIX + member
+
+
+def meta_to_json(meta: RunMeta) -> dict[str, Any]:
+    """A RunMeta as the run row stores it (without `generated_at_ms`: that is the report's)."""
+    fields = {name: getattr(meta, name) for name in RunMeta.__dataclass_fields__}
+    fields.pop("generated_at_ms")
+    for name in ("roster", "symbols", "notes"):
+        fields[name] = list(fields[name])
+    fields["cutoff_flags"] = [list(flag) for flag in meta.cutoff_flags]
+    return fields
+
+
+def meta_from_json(stored: Mapping[str, Any], generated_at_ms: int, **changes: Any) -> RunMeta:
+    fields = dict(stored) | changes
+    fields["cutoff_flags"] = [CutoffFlag(*flag) for flag in fields.get("cutoff_flags", ())]
+    return RunMeta(generated_at_ms=generated_at_ms, **fields)
+
+
+def pick_run(store: Store, run_id: int | None) -> StoredRun:
+    """The run asked for, or the one written to last; UsageError naming what there is."""
+    runs = store.runs()
+    if not runs:
+        raise UsageError(
+            "this database records no run yet: `swarm backtest` or `swarm run` writes one"
+            " (the database may predate reports)"
+        )
+    if run_id is None:
+        return max(runs, key=lambda r: (r.updated_at, r.id))
+    for run in runs:
+        if run.id == run_id:
+            return run
+    known = ", ".join(f"{r.id} ({r.kind})" for r in runs)
+    raise UsageError(f"--run {run_id}: no such run; this database has {known}")
+
+
+def report_from_store(store: Store, run: StoredRun, generated_at_ms: int) -> ReportData:
+    """Everything the report of `run` shows, read back from `store`."""
+    swarm_curve = store.curve(run.id, SWARM_CURVE)
+    if len(swarm_curve.ts_ms) < 2:
+        raise UsageError(
+            f"run {run.id} ({run.kind}) has {len(swarm_curve.ts_ms)} equity point(s):"
+            " a report needs at least two cycles"
+        )
+    changes: dict[str, Any] = {}
+    if run.kind != "backtest":
+        # A `swarm run` may have been stopped and restarted: its curve gets one point per step,
+        # the equity carried through the steps it did not run; it starts from what it had.
+        step = int(run.meta["step_ms"])
+        swarm_curve, missing = _regular(swarm_curve, step)
+        changes["starting_equity_usd"] = swarm_curve.equity[0]
+        if missing:
+            steps = len(swarm_curve.ts_ms)
+            changes["notes"] = [
+                *run.meta.get("notes", []),
+                f"{missing} of {steps} steps had no cycle (the bot was not running): equity carried forward",
+            ]
+    times = swarm_curve.ts_ms
+    start, end = times[0], times[-1]
+    meta = meta_from_json(run.meta, generated_at_ms, window_start_ms=start, window_end_ms=end, **changes)
+    hits = store.confidence_hits(end)
+    trades = _trade_rows(store, start, end)
+    swarm = _result(SWARM_CURVE, swarm_curve, meta, trades, hits.get(SWARM))
+    facts = store.leaderboard_facts(end)
+    rows = leaderboard(facts.answers, facts.consensus, store.member_weights(end))
+    names = set(store.curve_names(run.id))
+    return ReportData(
+        meta=meta,
+        swarm=swarm,
+        baselines=_baselines(store, run, names, meta, times),
+        members=_members(store, run, rows, names, meta, hits),
+        weights=_weight_series(store.vote_weights(start, end), times),
+        trades=trades,
+    )
+
+
+def _regular(curve: StoredCurve, step_ms: int) -> tuple[StoredCurve, int]:
+    """The curve on every step from its first point to its last, the last point carried into the
+    steps without one; and how many steps had none."""
+    ts, equity, exposed = [], [], []
+    at = {t: i for i, t in enumerate(curve.ts_ms)}
+    last = 0
+    for t in range(curve.ts_ms[0], curve.ts_ms[-1] + 1, step_ms):
+        last = at.get(t, last)
+        ts.append(t)
+        equity.append(curve.equity[last])
+        exposed.append(curve.exposed[last])  # a position left open stays open (its stops rest)
+    return StoredCurve(ts, equity, exposed), len(ts) - len(at)
+
+
+def _result(
+    name: str,
+    curve: StoredCurve,
+    meta: RunMeta,
+    trades: Sequence[TradeRow] = (),
+    hits: tuple[list[float], list[bool]] | None = None,
+) -> RunResult:
+    confidences, correct = hits or ([], [])
+    summary = summarize(
+        curve.ts_ms,
+        curve.equity,
+        in_position=curve.exposed,
+        trades=trades,
+        confidences=confidences,
+        hits=correct,
+        starting_equity=meta.starting_equity_usd,
+    )
+    return RunResult(EquityCurve(name, curve.ts_ms, curve.equity), summary)
+
+
+def _baselines(
+    store: Store, run: StoredRun, names: set[str], meta: RunMeta, times: list[int]
+) -> list[RunResult]:
+    if run.kind != "backtest":
+        return _mark_baselines(store, run.id, meta, times)
+    results = []
+    for name in BASELINES:
+        if name in names:
+            rows = [trade_row(t) for t in store.curve_trades(run.id, name)]
+            results.append(_result(name, store.curve(run.id, name), meta, rows))
+    return results
+
+
+def _mark_baselines(store: Store, run_id: int, meta: RunMeta, times: list[int]) -> list[RunResult]:
+    """Buy-and-hold and always flat of a `swarm run`, from the marks it recorded at each cycle."""
+    equity = meta.starting_equity_usd
+    n = len(times)
+    flat = StoredCurve(times, always_flat(times, starting_equity=equity).tolist(), [False] * n)
+    marks = store.marks(run_id)
+    symbols = [s for s in meta.symbols if s in marks]
+    if not symbols:
+        return [_result(ALWAYS_FLAT, flat, meta)]
+    held = np.zeros(n)
+    for symbol in symbols:
+        series = marks[symbol]
+        at = np.asarray([t for t, _, _ in series])
+        index = np.clip(np.searchsorted(at, np.asarray(times), side="right") - 1, 0, None)
+        closes = np.asarray([p for _, p, _ in series])[index]
+        rates = [(t, f) for t, _, f in series if f is not None]
+        funding = FundingSeries([t for t, _ in rates], [f for _, f in rates]) if rates else None
+        held += buy_and_hold(
+            times,
+            closes.tolist(),
+            starting_equity=equity / len(symbols),
+            fee_rate=meta.taker_fee_rate,
+            funding=funding,
+        )
+    bought = StoredCurve(times, held.tolist(), [True] * n)
+    return [_result(BUY_AND_HOLD, bought, meta), _result(ALWAYS_FLAT, flat, meta)]
+
+
+def _members(
+    store: Store,
+    run: StoredRun,
+    rows: Sequence[LeaderboardRow],
+    names: set[str],
+    meta: RunMeta,
+    hits: Mapping[str, tuple[list[float], list[bool]]],
+) -> list[MemberReport]:
+    members = []
+    for row in rows:
+        if row.member == SWARM:
+            continue
+        alone = None
+        if alone_curve(row.member) in names:
+            curve_name = alone_curve(row.member)
+            trades = [trade_row(t) for t in store.curve_trades(run.id, curve_name)]
+            curve = store.curve(run.id, curve_name)
+            alone = _result(row.member, curve, meta, trades, hits.get(row.member))
+        members.append(MemberReport(member=row.member, model=row.member, row=row, alone=alone))
+    return members
+
+
+def _trade_rows(store: Store, start_ms: int, end_ms: int) -> list[TradeRow]:
+    rows = []
+    for trade in store.closed_trades():
+        if trade.exit_price is None or not start_ms <= trade.opened_at <= end_ms:
+            continue
+        cycle_id, _, symbol = (trade.decision_id or "").rpartition(":")
+        consensus = store.consensus_of(cycle_id, symbol) if cycle_id else None
+        state = store.entry_state(trade.decision_id) if trade.decision_id else None
+        rows.append(trade_row(trade, consensus=consensus, entry_state=state))
+    return rows
+
+
+def trade_row(trade: TradeRecord, **behind: Any) -> TradeRow:
+    """A journal trade as the report shows it; `behind`: its consensus and entry state."""
+    notional = trade.entry_price * trade.size
+    return TradeRow(
+        symbol=trade.symbol,
+        side=trade.side.value,
+        entry_ms=trade.opened_at,
+        exit_ms=trade.closed_at,
+        entry_price=trade.entry_price,
+        exit_price=float(trade.exit_price or 0.0),
+        size_base=trade.size,
+        pnl_usd=trade.pnl_usd,
+        pnl_pct=100.0 * trade.pnl_usd / notional if notional else 0.0,
+        fees_usd=trade.fees_usd,
+        funding_usd=trade.funding_usd,
+        exit_reason=trade.reason,
+        cycle_id=(trade.decision_id or "").rpartition(":")[0],
+        **behind,
+    )
+
+
+def _weight_series(
+    votes: Sequence[tuple[int, Mapping[str, float]]], times: Sequence[int]
+) -> list[WeightSeries]:
+    """Each member's weight at every step, carried forward from the last vote that used it."""
+    by_time: dict[int, dict[str, float]] = {}
+    for cast_at, weights in votes:
+        by_time.setdefault(cast_at, {}).update(weights)
+    members = sorted({m for weights in by_time.values() for m in weights})
+    series = []
+    for member in members:
+        value, values = 0.0, []
+        for t in times:
+            value = by_time.get(t, {}).get(member, value)
+            values.append(value)
+        series.append(WeightSeries(member, list(times), values))
+    return series
