@@ -8,6 +8,7 @@ the consensus and ballots of the cycle that opened it and the MarketState its me
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from swarm.report_data import (
     TradeRow,
     WeightSeries,
 )
-from swarm.report_store import StoredCurve, StoredRun
+from swarm.report_store import MarkSeries, StoredCurve, StoredRun
 from swarm.store import Store
 
 SWARM_CURVE = "swarm"
@@ -186,7 +187,32 @@ def _mark_baselines(store: Store, run_id: int, meta: RunMeta, times: list[int]) 
             funding=funding,
         )
     bought = StoredCurve(times, held.tolist(), [True] * n)
-    return [_result(BUY_AND_HOLD, bought, meta), _result(ALWAYS_FLAT, flat, meta)]
+    return [
+        _result(BUY_AND_HOLD, bought, meta),
+        _result(ALWAYS_FLAT, flat, meta),
+        _random(marks, times, meta),
+    ]
+
+
+def _random(marks: MarkSeries, times: list[int], meta: RunMeta) -> RunResult:
+    import anyio
+
+    from swarm.backtest_runs import RANDOM_P_ENTRY, RANDOM_SEED
+    from swarm.mark_baseline import random_on_marks
+
+    curve, trades = anyio.run(
+        functools.partial(
+            random_on_marks,
+            marks,
+            times,
+            meta.symbols,
+            step_ms=meta.step_ms,
+            starting_equity=meta.starting_equity_usd,
+            seed=meta.random_seed if meta.random_seed is not None else RANDOM_SEED,
+            p_entry=RANDOM_P_ENTRY,
+        )
+    )
+    return _result(RANDOM_ENTRIES, curve, meta, [trade_row(t) for t in trades])
 
 
 def _members(

@@ -39,6 +39,7 @@ from swarm.report_schema import (
 from swarm.store_schema import AnswerRow, ConsensusVoteRow
 
 Mark = tuple[float, float | None]  # price, funding rate per hour
+MarkSeries = Mapping[str, Sequence[tuple[int, float, float | None]]]  # symbol -> (ts, price, funding)
 
 
 @dataclass(frozen=True)

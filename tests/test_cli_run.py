@@ -84,7 +84,7 @@ def test_swarm_report_of_paper_cycles_with_a_gap(fake_pacifica: FakePacifica, tm
     assert "report of run 1 (paper)" in result.stdout
     html = (tmp_path / "out" / "r.html").read_text()
     assert "1 of 4 steps had no cycle" in html
-    for run in ("swarm", "buy and hold", "always flat"):
+    for run in ("swarm", "buy and hold", "always flat", "random entries"):
         assert f'<td class="l">{run}</td>' in html
 
 

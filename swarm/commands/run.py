@@ -117,6 +117,7 @@ def _run_meta(
     settings: Settings, members: list[Member], symbols: list[str], step: int, where: str
 ) -> dict[str, object]:
     from consensus.scoring import DEFAULT_FEE_RATE
+    from swarm.backtest_runs import RANDOM_SEED
     from swarm.report_build import meta_to_json
     from swarm.report_data import RunMeta
 
@@ -131,6 +132,7 @@ def _run_meta(
         starting_equity_usd=settings.paper_equity_usd,  # a report starts from the first point
         taker_fee_rate=DEFAULT_FEE_RATE,
         generated_at_ms=0,
+        random_seed=RANDOM_SEED,  # of the random-entries baseline a report replays on the marks
     )
     return meta_to_json(meta)
 
