@@ -9,6 +9,7 @@ the consensus and ballots of the cycle that opened it and the MarketState its me
 from __future__ import annotations
 
 import functools
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -273,10 +274,14 @@ def trade_row(trade: TradeRecord, **behind: Any) -> TradeRow:
 def _weight_series(
     votes: Sequence[tuple[int, Mapping[str, float]]], times: Sequence[int]
 ) -> list[WeightSeries]:
-    """Each member's weight at every step, carried forward from the last vote that used it."""
+    """Each member's weight at every step, carried forward from the last vote that used it.
+
+    A vote belongs to the step at or before it: a live cycle runs a moment after its step."""
     by_time: dict[int, dict[str, float]] = {}
     for cast_at, weights in votes:
-        by_time.setdefault(cast_at, {}).update(weights)
+        index = bisect_right(times, cast_at) - 1
+        if index >= 0:
+            by_time.setdefault(times[index], {}).update(weights)
     members = sorted({m for weights in by_time.values() for m in weights})
     series = []
     for member in members:

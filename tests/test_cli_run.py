@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import swarm.commands.run as run_command
 from swarm.cli import app
+from swarm.report_build import pick_run, report_from_store
 from swarm.store import Store
 from tests.fakes.exchanges import FakePacifica
 from tests.fakes.server import serve
@@ -84,6 +85,20 @@ def test_swarm_report_of_paper_cycles_with_a_gap(fake_pacifica: FakePacifica, tm
     assert "report of run 1 (paper)" in result.stdout
     html = (tmp_path / "out" / "r.html").read_text()
     assert "1 of 4 steps had no cycle" in html
+    # Votes cast a moment after their step count at that step (and are carried through the gap).
+    store = Store.open(str(tmp_path / "swarm.db"))
+    try:
+        data = report_from_store(store, pick_run(store, None), generated_at_ms=0)
+        voted = {
+            m: w
+            for (w_,) in db.execute("SELECT weights FROM consensus_vote")
+            for m, w in json.loads(w_).items()
+        }
+    finally:
+        store.close()
+    assert voted
+    assert {w.member: w.weights[-1] for w in data.weights} == voted
+    assert all(len(w.weights) == 4 for w in data.weights)
     for run in ("swarm", "buy and hold", "always flat", "random entries"):
         assert f'<td class="l">{run}</td>' in html
 
