@@ -112,16 +112,19 @@ class PaperStepper:
         return len(venue.fills()) != fills_before
 
     def _settle_funding(self, symbol: str, from_ms: int, to_ms: int) -> None:
+        """Each UTC hour that ended in (from_ms, to_ms] pays the rate in effect at its end (the
+        latest print at or before it; Binance prints every 8 h a rate we hold per hour) on the
+        position held then, at the mark: as Pacifica settles hourly, and as buy_and_hold counts."""
+        first_boundary = from_ms - from_ms % HOUR_MS + HOUR_MS
+        if first_boundary > to_ms:
+            return
         ts = self._funding_ts[symbol]
-        lo = bisect_right(ts, from_ms)
-        hi = bisect_right(ts, to_ms, lo)
         items = self._funding[symbol].items
-        for i in range(lo, hi):
-            # A rate per hour, paid for every hour it held (Binance prints every 8 h).
-            rate = items[i].rate_per_hour
-            held_until = ts[i + 1] if i + 1 < len(ts) else to_ms
-            for hour in range(ts[i], min(held_until, to_ms), HOUR_MS):
-                self.venue.apply_funding(symbol, Decimal(str(rate)), hour)
+        for boundary in range(first_boundary, to_ms + 1, HOUR_MS):
+            i = bisect_right(ts, boundary) - 1
+            if i >= 0:
+                rate = Decimal(str(items[i].rate_per_hour))
+                self.venue.apply_funding(symbol, rate, boundary - HOUR_MS)  # the hour that ended
 
 
 class _CandleLists:

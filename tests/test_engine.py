@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import anyio
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -192,3 +193,29 @@ def test_local_members_backtest_records_everything_and_scores_once_due(tmp_path:
 @pytest.fixture(autouse=True)
 def _quiet_logs() -> None:
     """The engine logs through the standard logging module; no handler is needed for the tests."""
+
+
+def test_the_paper_stepper_settles_every_hour_of_funding_as_buy_and_hold_counts_it() -> None:
+    """A long held 30 h pays, at each hour's end, size x the mark x the rate in effect then."""
+    from swarm.baselines import FundingSeries
+
+    feed = ReplayFeed(SOURCE, ("BTC",))
+    venue = new_paper_venue(10_000)
+    stepper = PaperStepper(venue, feed, ("BTC",))
+    stepper.advance(START - STEP, START)
+    size = Decimal("0.01")
+    anyio.run(lambda: venue.place_market_order("BTC", "bid", size, client_order_id="hold-1"))
+    times = list(range(START + STEP, START + 30 * HOUR_MS + 1, STEP))
+    previous = START
+    for now in times:
+        stepper.advance(previous, now)
+        previous = now
+    candles = feed.finest("BTC")
+    closes = {int(t): float(c) for t, c in zip(candles.close_ms, candles.close, strict=True)}
+    funding = FundingSeries.from_prints(list(feed.histories["BTC"].funding.items))
+    boundaries = [t for t in times if t % HOUR_MS == 0]
+    rates = funding.rate_at(np.asarray(boundaries))
+    expected = sum(float(size) * closes[b] * r for b, r in zip(boundaries, rates, strict=True))
+    assert len(boundaries) == 30
+    assert expected > 0  # BTC's funding was positive then: the long pays
+    assert float(venue.statement().funding_paid) == pytest.approx(expected, abs=30 * 1e-6)
