@@ -13,6 +13,7 @@ from execution.journal import TradeRecord
 from swarm.backtest import BacktestRun, ReplayFeed, run_loop
 from swarm.backtest_setup import RandomMember, SimClock, wire
 from swarm.config import Settings
+from swarm.logs import quiet_events
 from swarm.members.base import Member
 from swarm.store import Store
 
@@ -96,11 +97,14 @@ def follow_alone(member: Member, store: Store, plan: Plan) -> Member:
 
 
 async def side_run(label: str, plan: Plan, member: Member, cycle_prefix: str) -> SideRun:
-    """A roster of one through the same engine, risk rules and paper venue, on a throwaway store."""
+    """A roster of one through the same engine, risk rules and paper venue, on a throwaway store.
+
+    Its cycles are not logged (warnings are): nothing they would tie together is kept."""
     clock = SimClock(plan.start_ms)
     store = Store.open("sqlite:///:memory:", clock=clock)
     try:
-        run = await _loop(label, plan, store, clock, [member], None, cycle_prefix)
+        with quiet_events():
+            run = await _loop(label, plan, store, clock, [member], None, cycle_prefix)
         return SideRun(run, _closed(store))
     finally:
         store.close()

@@ -152,8 +152,7 @@ class ExecutionStore(RiskStateStore):
     def write_truth(self, truth: VenueTruth) -> None:
         """The venue's positions replace the journal's; orders, fills, closed trades and state go in."""
         with translated("venue truth"), Session(self._engine) as session, session.begin():
-            for order in truth.orders:
-                _upsert_order(session, order)
+            _upsert_orders(session, truth.orders)
             session.flush()
             for fill in truth.fills:
                 _upsert_fill(session, fill)
@@ -218,17 +217,28 @@ def _dec(value: str | None) -> Decimal | None:
 
 
 def _upsert_order(session: Session, order: JournalOrder) -> None:
-    row = session.exec(
-        select(VenueOrderRow).where(VenueOrderRow.client_order_id == order.client_order_id)
-    ).first()
-    if row is None:
-        row = VenueOrderRow(
-            client_order_id=order.client_order_id, created_at=order.created_at, **_order_fields(order)
-        )
-    else:
-        for name, value in _order_fields(order).items():
-            setattr(row, name, value)
-    session.add(row)
+    _upsert_orders(session, [order])
+
+
+def _upsert_orders(session: Session, orders: Sequence[JournalOrder]) -> None:
+    """Insert or update orders by client_order_id; the rows are looked up in one query (a
+    reconciliation rewrites every order it knows, mostly unchanged)."""
+    if not orders:
+        return
+    ids = [o.client_order_id for o in orders]
+    found = session.exec(select(VenueOrderRow).where(col(VenueOrderRow.client_order_id).in_(ids)))
+    rows = {row.client_order_id: row for row in found}
+    for order in orders:
+        row = rows.get(order.client_order_id)
+        if row is None:
+            row = VenueOrderRow(
+                client_order_id=order.client_order_id, created_at=order.created_at, **_order_fields(order)
+            )
+            rows[order.client_order_id] = row
+        else:
+            for name, value in _order_fields(order).items():
+                setattr(row, name, value)
+        session.add(row)
 
 
 def _order_fields(order: JournalOrder) -> dict[str, Any]:

@@ -63,20 +63,40 @@ def current_cycle() -> str | None:
     return _cycle.get()
 
 
+@contextmanager
+def quiet_events(level: int = logging.WARNING) -> Iterator[None]:
+    """Inside the block, events below `level` are not logged (runs whose cycles nobody records)."""
+    logger = logging.getLogger(EVENTS_LOGGER)
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     """Log one event (a past-tense name like "order_filled") with its fields."""
     logging.getLogger(EVENTS_LOGGER).log(level, event, extra={"fields": fields})
 
 
 def configure_logging(
-    log_file: Path | None, console_format: ConsoleFormat = "rich", level: int | str = logging.INFO
+    log_file: Path | None,
+    console_format: ConsoleFormat = "rich",
+    level: int | str = logging.INFO,
+    *,
+    console_level: int | str | None = None,
 ) -> None:
-    """Send every logger's records at `level` or above to the console, and to `log_file` as JSON lines.
+    """Send every logger's records at `level` or above to `log_file` as JSON lines, and those at
+    `console_level` (default: `level`) or above to the console.
 
     Calling it again replaces the handlers it installed before (and closes the old file).
     """
     reset_logging()
-    handlers: list[logging.Handler] = [_console_handler(console_format)]
+    console = _console_handler(console_format)
+    if console_level is not None:
+        console.setLevel(console_level)
+    handlers: list[logging.Handler] = [console]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(log_file, encoding="utf-8")

@@ -42,9 +42,11 @@ def test_backtest_writes_record_report_and_json_log_and_report_rebuilds_it(workd
     lines = [json.loads(line) for line in (workdir / "bt.log").read_text().splitlines()]
     finished = [x for x in lines if x["event"] == "cycle_finished"]
     steps = 2 * 96 + 1
-    assert sum(x["cycle_id"].startswith("bt-") for x in finished) == steps
-    assert sum(x["cycle_id"].startswith("alone-local/trend-") for x in finished) == steps
-    assert all(x["cycle_id"] == f"{x['cycle_id'].rsplit('-', 1)[0]}-{x['now_ms']}" for x in finished)
+    # One line per cycle of the swarm's run, its id made of the step's time; the runs beside it
+    # (baselines, members alone) record nothing a cycle id would tie together, and log no cycle.
+    assert [x["cycle_id"] for x in finished] == [f"bt-{x['now_ms']}" for x in finished]
+    assert len(finished) == steps
+    assert "cycle_finished" not in result.stderr  # the console shows progress and problems only
 
     again = CliRunner().invoke(app, ["report", "--db", "bt.db", "--out", "again.html", "--json"])
     assert again.exit_code == 0, again.output

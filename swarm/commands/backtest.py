@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from swarm.backtest import ReplayFeed
 from swarm.backtest_runs import Plan, run_all
 from swarm.config import Settings, load_settings
 from swarm.errors import UsageError
-from swarm.logs import configure_logging
+from swarm.logs import ConsoleFormat, configure_logging
 from swarm.roster import build_members, parse_roster, require_keys
 from swarm.timeutil import format_utc, parse_utc
 
@@ -47,7 +48,10 @@ def run_backtest(
     if db_path.exists():
         raise UsageError(f"{db_path} exists: pass --db NEW.db or remove it (a backtest never overwrites)")
     report_path = report or db_path.with_suffix(".html")
-    configure_logging(log_file or db_path.with_suffix(".log"), "json" if log_format == "json" else "rich")
+    # Every event goes to the file; the console shows the progress bars and what went wrong.
+    log_path = log_file or db_path.with_suffix(".log")
+    console: ConsoleFormat = "json" if log_format == "json" else "rich"
+    configure_logging(log_path, console, console_level=logging.WARNING)
     plan = Plan(ReplayFeed(source, coins), coins, settings, start_ms, end_ms, step, anonymize)
     outcome = anyio.run(run_all, plan, members, str(db_path))
     try:
