@@ -101,30 +101,35 @@ class PaperStepper:
         self._funding_ts = {s: f.ts_ms.tolist() for s, f in self._funding.items()}
 
     def advance(self, from_ms: int, to_ms: int) -> bool:
-        """Replay (from_ms, to_ms]; True when a stop or target filled (the account changed)."""
+        """Replay (from_ms, to_ms]; True when the account changed: a stop or target filled, or a
+        position paid funding (read at once, a closed trade's funding misses no hour)."""
         venue = self.venue
         fills_before = len(venue.fills())
+        paid = False
         for symbol, c in self._candles.items():
             lo = bisect_right(c.close_ms, from_ms)
             for i in range(lo, bisect_right(c.close_ms, to_ms, lo)):
                 venue.on_candle(symbol, c.ts_ms[i], c.open[i], c.high[i], c.low[i], c.close[i], c.interval_ms)
-            self._settle_funding(symbol, from_ms, to_ms)
-        return len(venue.fills()) != fills_before
+            paid = self._settle_funding(symbol, from_ms, to_ms) or paid
+        return paid or len(venue.fills()) != fills_before
 
-    def _settle_funding(self, symbol: str, from_ms: int, to_ms: int) -> None:
+    def _settle_funding(self, symbol: str, from_ms: int, to_ms: int) -> bool:
         """Each UTC hour that ended in (from_ms, to_ms] pays the rate in effect at its end (the
         latest print at or before it; Binance prints every 8 h a rate we hold per hour) on the
         position held then, at the mark: as Pacifica settles hourly, and as buy_and_hold counts."""
         first_boundary = from_ms - from_ms % HOUR_MS + HOUR_MS
+        paid = False
         if first_boundary > to_ms:
-            return
+            return paid
         ts = self._funding_ts[symbol]
         items = self._funding[symbol].items
         for boundary in range(first_boundary, to_ms + 1, HOUR_MS):
             i = bisect_right(ts, boundary) - 1
             if i >= 0:
                 rate = Decimal(str(items[i].rate_per_hour))
-                self.venue.apply_funding(symbol, rate, boundary - HOUR_MS)  # the hour that ended
+                # The hour that ended; a symbol without a position pays nothing.
+                paid = self.venue.apply_funding(symbol, rate, boundary - HOUR_MS) != 0 or paid
+        return paid
 
 
 class _CandleLists:

@@ -119,8 +119,8 @@ async def random_on_marks(
 
 
 def _step_venue(venue: PaperVenue, feed: MarksFeed, symbols: Sequence[str], t: int, step_ms: int) -> None:
-    """The funding of each hour that ended since the last step, then the marks at `t` (stops fire
-    at them)."""
+    """The marks at `t` (stops fire at them), then the funding of each hour that ended since the
+    last step on what is still held, as the candle replay orders them (swarm.backtest)."""
     previous = t - step_ms
     first_boundary = previous - previous % HOUR_MS + HOUR_MS
     for symbol in symbols:
@@ -128,7 +128,7 @@ def _step_venue(venue: PaperVenue, feed: MarksFeed, symbols: Sequence[str], t: i
         if found is None:
             continue
         _, price, funding = found
+        venue.set_mark(symbol, price, t)
         if funding is not None:
             for boundary in range(first_boundary, t + 1, HOUR_MS):
                 venue.apply_funding(symbol, Decimal(str(funding)), boundary - HOUR_MS)
-        venue.set_mark(symbol, price, t)

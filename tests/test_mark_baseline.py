@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 import numpy as np
+import pytest
 
 from execution.journal import TradeRecord
 from feeds.sources.replay import ReplaySource, default_data_dir
@@ -58,14 +59,12 @@ def test_random_entries_trade_through_the_risk_rules_and_account_for_every_dolla
     assert any(t.funding_usd != 0 for t in trades)  # funding settles hourly while held
     assert {t.reason for t in trades} <= {"stop_loss", "take_profit", "signal"}
     assert any(curve.exposed)
-    # Whenever the book is flat, equity is the start plus every closed trade's net PnL so far, but
-    # for the funding of the hour a position closed in: the journal reads a position's funding
-    # from the venue while it is open, so a trade misses at most one hour of it.
+    # Whenever the book is flat, equity is the start plus every closed trade's net PnL so far
+    # (fees and every hour of funding included).
     for i, t in enumerate(TIMES):
         if not curve.exposed[i]:
-            done = [x for x in trades if x.closed_at <= t]
-            last_hours = sum(x.entry_price * x.size * 1e-5 * 1.1 for x in done)
-            assert abs(curve.equity[i] - 10_000.0 - sum(x.pnl_usd for x in done)) <= last_hours
+            done = sum(x.pnl_usd for x in trades if x.closed_at <= t)
+            assert curve.equity[i] == pytest.approx(10_000.0 + done, abs=1e-6)
     again, _ = _run(0.1)
     assert again.equity == curve.equity  # seeded
 
