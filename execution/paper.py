@@ -177,6 +177,10 @@ class PaperVenue:
         """Every fill so far, oldest first: the trade journal's raw material."""
         return tuple(self._ledger.state.fills)
 
+    def holds(self, symbol: str) -> bool:
+        """Whether a position in `symbol` is open (a replay skips funding for the rest)."""
+        return symbol in self._ledger.state.positions
+
     def marked_equity(self) -> tuple[Decimal, int]:
         """Equity at the marks and the number of open positions (`account()` without the rest)."""
         return self._ledger.equity(), len(self._ledger.state.positions)

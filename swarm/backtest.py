@@ -97,8 +97,11 @@ class PaperStepper:
         self.venue = venue
         # Plain lists: reading a list is cheaper than a numpy array, at every step of a run.
         self._candles = {s: _CandleLists(feed.finest(s)) for s in symbols}
-        self._funding = {s: feed.histories[s].funding for s in symbols}
-        self._funding_ts = {s: f.ts_ms.tolist() for s, f in self._funding.items()}
+        funding = {s: feed.histories[s].funding for s in symbols}
+        self._funding_ts = {s: f.ts_ms.tolist() for s, f in funding.items()}
+        self._funding_rates = {
+            s: [Decimal(str(p.rate_per_hour)) for p in f.items] for s, f in funding.items()
+        }
 
     def advance(self, from_ms: int, to_ms: int) -> bool:
         """Replay (from_ms, to_ms]; True when the account changed: a stop or target filled, or a
@@ -119,16 +122,14 @@ class PaperStepper:
         position held then, at the mark: as Pacifica settles hourly, and as buy_and_hold counts."""
         first_boundary = from_ms - from_ms % HOUR_MS + HOUR_MS
         paid = False
-        if first_boundary > to_ms:
+        if first_boundary > to_ms or not self.venue.holds(symbol):  # no position pays nothing
             return paid
         ts = self._funding_ts[symbol]
-        items = self._funding[symbol].items
+        rates = self._funding_rates[symbol]
         for boundary in range(first_boundary, to_ms + 1, HOUR_MS):
             i = bisect_right(ts, boundary) - 1
-            if i >= 0:
-                rate = Decimal(str(items[i].rate_per_hour))
-                # The hour that ended; a symbol without a position pays nothing.
-                paid = self.venue.apply_funding(symbol, rate, boundary - HOUR_MS) != 0 or paid
+            if i >= 0:  # the hour that ended
+                paid = self.venue.apply_funding(symbol, rates[i], boundary - HOUR_MS) != 0 or paid
         return paid
 
 
