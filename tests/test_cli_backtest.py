@@ -52,6 +52,16 @@ def test_backtest_writes_record_report_and_json_log_and_report_rebuilds_it(workd
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout) == {"run": 1, "kind": "backtest", "report": "again.html"}
     assert _without_stamp((workdir / "again.html").read_text()) == _without_stamp(html)
+    listed = CliRunner().invoke(app, ["report", "--db", "bt.db", "--list", "--json"])
+    assert json.loads(listed.stdout)["runs"] == [
+        {
+            "run": 1,
+            "kind": "backtest",
+            "symbols": ["BTC", "ETH"],
+            "roster": ["local/trend", "local/meanrev", "local/funding"],
+            "when": "2026-04-01T00:00:00Z -> 2026-04-03T00:00:00Z",
+        }
+    ]
 
 
 def test_backtest_refuses_a_bad_log_format_before_running(workdir: Path) -> None:

@@ -48,7 +48,7 @@ def _list(runs: list[StoredRun], where: str, as_json: bool) -> None:
             "kind": r.kind,
             "symbols": r.meta.get("symbols", []),
             "roster": r.meta.get("roster", []),
-            "updated_at": format_utc(r.updated_at),
+            "when": _when(r),
         }
         for r in runs
     ]
@@ -60,5 +60,12 @@ def _list(runs: list[StoredRun], where: str, as_json: bool) -> None:
     for row in rows:
         print(
             f"{row['run']:>4}  {row['kind']:<8}  {','.join(row['symbols']):<12}"
-            f"  {','.join(row['roster'])}  (updated {row['updated_at']})"
+            f"  {','.join(row['roster'])}  ({row['when']})"
         )
+
+
+def _when(run: StoredRun) -> str:
+    """A backtest's window (its rows carry simulated times); a `swarm run`'s last write."""
+    if run.kind == "backtest":
+        return f"{format_utc(run.meta['window_start_ms'])} -> {format_utc(run.meta['window_end_ms'])}"
+    return f"last cycle {format_utc(run.updated_at)}"
