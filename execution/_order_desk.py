@@ -90,9 +90,11 @@ class OrderDesk:
         *,
         attempts: int,
         retry_wait_s: float,
+        keep_venue_state: bool = True,
     ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
+        self.keep_venue_state = keep_venue_state
         self.venue = venue
         self.journal = journal
         self.now = now
@@ -101,9 +103,12 @@ class OrderDesk:
         self.taker_fee = DEFAULT_TAKER_FEE  # the account's, once read (fees are estimated with it)
 
     def snapshot(self) -> VenueSnapshot | None:
-        """The venue's own state to save with the next journal write (a paper account), if it has one."""
+        """The venue's own state to save with the next journal write (a paper account), if it has one
+        and it is kept."""
         venue = self.venue
-        return (venue.name, venue.to_dict()) if isinstance(venue, SavesState) else None
+        if not self.keep_venue_state or not isinstance(venue, SavesState):
+            return None
+        return venue.name, venue.to_dict()
 
     async def retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """`call()`, retried on TransientVenueError up to `attempts` times; other errors pass through."""

@@ -64,7 +64,10 @@ class VenueExecutor:
         leverage: LeveragePolicy = "intent",
         attempts: int = 3,
         retry_wait_s: float = 0.2,
+        keep_venue_state: bool = True,
     ) -> None:
+        """`keep_venue_state`: save a paper venue's account with every journal write, so that a
+        restart resumes it (off for a backtest's throwaway store: its state only grows)."""
         self.venue = venue
         self.journal = journal
         self.limits = limits or RiskLimits()
@@ -72,7 +75,14 @@ class VenueExecutor:
         self.exit_slippage_percent = exit_slippage_percent
         self.leverage = leverage
         self._now = now
-        self._desk = OrderDesk(venue, journal, now, attempts=attempts, retry_wait_s=retry_wait_s)
+        self._desk = OrderDesk(
+            venue,
+            journal,
+            now,
+            attempts=attempts,
+            retry_wait_s=retry_wait_s,
+            keep_venue_state=keep_venue_state,
+        )
         self._reconciled = False  # nothing is trusted before the first reconciliation
         self._book = PortfolioBook(journal)
         # The last reconciliation found the venue flat (no position, no open order); None: the

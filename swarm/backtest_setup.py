@@ -68,7 +68,8 @@ def wire(
         config=config,
         members=members,
         feed=feed,
-        executor=VenueExecutor(venue, store, now=clock),
+        # A backtest's store is rebuilt by rerunning, never resumed: no paper-account snapshots.
+        executor=VenueExecutor(venue, store, now=clock, keep_venue_state=False),
         recorder=ReplayRecorder(
             store,
             ReplayScorer(candles, settings.score_horizon_ms),

@@ -98,7 +98,7 @@ async def random_on_marks(
             config=EngineConfig(symbols=tuple(traded), interval_ms=step_ms),
             members=[RandomMember(traded, times, seed, p_entry)],
             feed=feed,
-            executor=VenueExecutor(venue, store, now=lambda: now[0]),
+            executor=VenueExecutor(venue, store, now=lambda: now[0], keep_venue_state=False),
             recorder=StoreRecorder(store, no_scoring),
             markets=market_infos(traded, LEVERAGE),
         )

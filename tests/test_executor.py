@@ -16,7 +16,12 @@ from execution.journal import JournalOrder
 from execution.orders import VenueExecutor
 from execution.pacifica import client_order_id
 from execution.pacifica_models import Trigger, VenueOrder
-from tests.executor_harness import Harness, harness_fixture, pacifica_harness_fixture  # noqa: F401
+from tests.executor_harness import (  # noqa: F401
+    Harness,
+    harness_fixture,
+    pacifica_harness_fixture,
+    paper_harness_fixture,
+)
 from tests.fakes.server import http_error
 from tests.fakes.venue_fixtures import fake_venue_fixture, signer_fixture  # noqa: F401
 
@@ -271,3 +276,26 @@ async def test_a_refused_resend_does_not_unmake_the_order_that_landed(pacifica_h
     assert "reconciled" in again.detail
     assert legs(harness)["entry"] == "filled"  # the refusal did not turn it into "rejected"
     assert (await harness.positions())["ETH"].amount == D(repr(first.filled_base))
+
+
+@pytest.mark.parametrize("keep", [True, False])
+async def test_a_paper_account_is_saved_with_the_journal_unless_told_not_to(
+    paper_harness: Harness, keep: bool
+) -> None:
+    """`swarm run --paper` resumes its account from the store; a backtest's store never is."""
+    assert paper_harness.paper is not None
+    executor = VenueExecutor(
+        paper_harness.paper,
+        paper_harness.store,
+        now=paper_harness.clock,
+        keep_venue_state=keep,
+        retry_wait_s=0.0,
+    )
+    paper_harness.executor = executor
+    report = await executor.execute(await paper_harness.approve(Action.LONG, "BTC", size=20.0, sl=0.02))
+    assert report.status == "filled"
+    saved = paper_harness.store.venue_state(paper_harness.paper.name)
+    if keep:
+        assert saved == paper_harness.paper.to_dict()
+    else:
+        assert saved is None
