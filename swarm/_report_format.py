@@ -44,7 +44,7 @@ def money(value: float | None) -> str:
     """ "$12,345.67", "-$5.00"."""
     if value is None:
         return NONE
-    sign = "-" if value < 0 else ""
+    sign = "-" if round(value, 2) < 0 else ""  # -0.001 shows as $0.00, not -$0.00
     return f"{sign}${abs(value):,.2f}"
 
 
@@ -52,7 +52,7 @@ def signed_money(value: float | None) -> str:
     """ "+$12.30", "-$5.00", "$0.00"."""
     if value is None:
         return NONE
-    return ("+" if value > 0 else "") + money(value)
+    return ("+" if round(value, 2) > 0 else "") + money(value)
 
 
 def pct(fraction: float | None) -> str:

@@ -300,3 +300,10 @@ def test_a_year_of_15_minute_steps_stays_small() -> None:
     assert len(html) < 400_000
     lines = parse(html).find("figure", id_="chart-equity").iter("polyline")
     assert all(len(str(p.attrs["points"]).split()) <= 1200 for p in lines)
+
+
+def test_amounts_that_round_to_zero_carry_no_sign() -> None:
+    from swarm._report_format import money, signed_money
+
+    assert (money(-0.004), signed_money(-0.004), signed_money(0.004)) == ("$0.00", "$0.00", "$0.00")
+    assert (money(-0.005001), signed_money(0.006), signed_money(-12.3)) == ("-$0.01", "+$0.01", "-$12.30")
