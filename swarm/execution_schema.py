@@ -206,12 +206,9 @@ class OpenPositionRow(SQLModel, table=True):
     updated_at: int = Field(sa_type=sa.BigInteger)
 
 
-class ClosedTradeRow(SQLModel, table=True):
-    """A closed position; `pnl_usd` net of fees and funding."""
+class TradeColumns(SQLModel):
+    """The columns of a closed trade (the journal's, and those of the report's other curves)."""
 
-    __tablename__ = "closed_trade"
-
-    id: int | None = Field(default=None, primary_key=True)
     symbol: str
     side: str
     entry_price: float
@@ -224,6 +221,14 @@ class ClosedTradeRow(SQLModel, table=True):
     closed_at: int = Field(sa_type=sa.BigInteger)
     reason: str
     decision_id: str | None = None
+
+
+class ClosedTradeRow(TradeColumns, table=True):
+    """A closed position; `pnl_usd` net of fees and funding."""
+
+    __tablename__ = "closed_trade"
+
+    id: int | None = Field(default=None, primary_key=True)
 
 
 class RiskStateRow(SQLModel, table=True):

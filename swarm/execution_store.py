@@ -38,6 +38,7 @@ from swarm.execution_schema import (
     OrderFillRow,
     VenueOrderRow,
 )
+from swarm.report_schema import CurveTradeRow
 from swarm.risk_store import RiskStateStore, put_venue_state
 
 _INTENT = TypeAdapter(OrderIntent)
@@ -160,7 +161,7 @@ class ExecutionStore(RiskStateStore):
             session.add_all(_position_row(p) for p in truth.positions)
             session.flush()
             trades = ClosedTradeRow.metadata.tables[ClosedTradeRow.__tablename__]
-            rows = [_trade_values(t) for t in truth.closed]
+            rows = [trade_values(t) for t in truth.closed]
             if rows:
                 connection = session.connection()
                 connection.execute(insert_ignoring_duplicates(trades, connection.dialect.name), rows)
@@ -174,7 +175,7 @@ class ExecutionStore(RiskStateStore):
             .order_by(col(ClosedTradeRow.closed_at), col(ClosedTradeRow.id))
         )
         with self._journal_read(), Session(self._engine) as session:
-            return [_trade(row) for row in session.exec(query)]
+            return [trade_record(row) for row in session.exec(query)]
 
 
 # ---- rows <-> records ------------------------------------------------------------------------
@@ -290,7 +291,8 @@ def _position(row: OpenPositionRow) -> JournalPosition:
     )  # fmt: skip
 
 
-def _trade_values(t: TradeRecord) -> dict[str, Any]:
+def trade_values(t: TradeRecord) -> dict[str, Any]:
+    """A trade's columns (closed_trade's, and curve_trade's beside its run and curve)."""
     return {
         "symbol": t.symbol, "side": t.side.value, "entry_price": t.entry_price, "exit_price": t.exit_price,
         "size": t.size, "pnl_usd": t.pnl_usd, "fees_usd": t.fees_usd, "funding_usd": t.funding_usd,
@@ -298,7 +300,7 @@ def _trade_values(t: TradeRecord) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _trade(row: ClosedTradeRow) -> TradeRecord:
+def trade_record(row: ClosedTradeRow | CurveTradeRow) -> TradeRecord:
     return TradeRecord(
         symbol=row.symbol, side=Side(row.side), entry_price=row.entry_price, exit_price=row.exit_price,
         size=row.size, pnl_usd=row.pnl_usd, fees_usd=row.fees_usd, funding_usd=row.funding_usd,

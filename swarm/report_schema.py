@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
+from swarm.execution_schema import TradeColumns
+
 RUN_KINDS = ("backtest", "paper", "live")
 
 
@@ -59,6 +61,7 @@ def v4_report_record(conn: Connection) -> None:
         sa.Column("opened_at", sa.BigInteger, nullable=False),
         sa.Column("closed_at", sa.BigInteger, nullable=False),
         sa.Column("reason", sa.String, nullable=False),
+        sa.Column("decision_id", sa.String),
         sa.Index("ix_curve_trade_run_curve", "run_id", "curve"),
     )  # fmt: skip
     mark = sa.Table(
@@ -106,7 +109,7 @@ class EquityPointRow(SQLModel, table=True):
     exposed: bool
 
 
-class CurveTradeRow(SQLModel, table=True):
+class CurveTradeRow(TradeColumns, table=True):
     """A closed trade of a baseline or of a member followed alone (net of fees and funding)."""
 
     __tablename__ = "curve_trade"
@@ -114,17 +117,6 @@ class CurveTradeRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="report_run.id")
     curve: str
-    symbol: str
-    side: str
-    entry_price: float
-    exit_price: float | None = None
-    size: float
-    pnl_usd: float
-    fees_usd: float
-    funding_usd: float
-    opened_at: int = Field(sa_type=sa.BigInteger)
-    closed_at: int = Field(sa_type=sa.BigInteger)
-    reason: str
 
 
 class RunMarkRow(SQLModel, table=True):

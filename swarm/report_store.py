@@ -24,10 +24,10 @@ from consensus.decision import Action, Vote
 from consensus.leaderboard import SWARM
 from consensus.vote import Consensus
 from execution.journal import TradeRecord
-from execution.types import Side
 from feeds.state import MarketState
 from swarm._sql import insert_ignoring_duplicates, translated
 from swarm.answer_rows import recorded_answer
+from swarm.execution_store import trade_record, trade_values
 from swarm.report_schema import (
     RUN_KINDS,
     CurveTradeRow,
@@ -178,7 +178,7 @@ class ReportStore:
 
     def write_curve_trades(self, run_id: int, curve: str, trades: Iterable[TradeRecord]) -> None:
         """Replace the closed trades of a curve."""
-        rows = [CurveTradeRow(run_id=run_id, curve=curve, **_trade_fields(t)) for t in trades]
+        rows = [CurveTradeRow(run_id=run_id, curve=curve, **trade_values(t)) for t in trades]
         with translated(f"trades of {curve!r}"), Session(self._engine) as session, session.begin():
             session.exec(
                 delete(CurveTradeRow).where(
@@ -194,7 +194,7 @@ class ReportStore:
             .order_by(col(CurveTradeRow.closed_at), col(CurveTradeRow.id))
         )
         with translated(f"reading the trades of {curve!r}"), Session(self._engine) as session:
-            return [_trade(row) for row in session.exec(query)]
+            return [trade_record(row) for row in session.exec(query)]
 
     # ---- what stood behind a trade ----------------------------------------------------------------
 
@@ -300,35 +300,3 @@ class ReportStore:
 def _check_kind(kind: str) -> None:
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)} (got {kind!r})")
-
-
-def _trade_fields(t: TradeRecord) -> dict[str, Any]:
-    return {
-        "symbol": t.symbol,
-        "side": t.side.value,
-        "entry_price": t.entry_price,
-        "exit_price": t.exit_price,
-        "size": t.size,
-        "pnl_usd": t.pnl_usd,
-        "fees_usd": t.fees_usd,
-        "funding_usd": t.funding_usd,
-        "opened_at": t.opened_at,
-        "closed_at": t.closed_at,
-        "reason": t.reason,
-    }
-
-
-def _trade(row: CurveTradeRow) -> TradeRecord:
-    return TradeRecord(
-        symbol=row.symbol,
-        side=Side(row.side),
-        entry_price=row.entry_price,
-        exit_price=row.exit_price,
-        size=row.size,
-        pnl_usd=row.pnl_usd,
-        fees_usd=row.fees_usd,
-        funding_usd=row.funding_usd,
-        opened_at=row.opened_at,
-        closed_at=row.closed_at,
-        reason=row.reason,  # type: ignore[arg-type]
-    )
