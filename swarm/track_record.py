@@ -186,23 +186,32 @@ class TrackRecordStore:
         return {member: weight.value for member, weight in weights.items()}
 
     def leaderboard_facts(self, now_ms: int) -> LeaderboardFacts:
-        """Answers and consensus votes cast by `now_ms`, with the scores known by then."""
+        """Answers and consensus votes cast by `now_ms`, with the scores known by then.
+
+        Plain column reads, not ORM objects: a year's backtest has ~400,000 rows to go through.
+        """
+        tables = AnswerRow.metadata.tables
+        answer, vote, score = tables["answer"], tables["consensus_vote"], tables["score"]
+        scored = (score.c.id, score.c.direction_correct, score.c.brier, score.c.pnl_pct_followed)
+        known = score.c.scored_at <= now_ms  # in the join: a score not known yet leaves it unscored
+        answer_columns = [answer.c[name] for name in _ANSWER_FACT_COLUMNS]
         answers = (
-            select(AnswerRow, ScoreRow)
-            .outerjoin(ScoreRow, _known(col(ScoreRow.answer_id) == col(AnswerRow.id), now_ms))
-            .where(col(AnswerRow.market_ts) <= now_ms)
-            .order_by(col(AnswerRow.market_ts), col(AnswerRow.id))
+            sa.select(*answer_columns, *scored)
+            .outerjoin(score, sa.and_(score.c.answer_id == answer.c.id, known))
+            .where(answer.c.market_ts <= now_ms)
+            .order_by(answer.c.market_ts, answer.c.id)
         )
+        vote_columns = [vote.c[name] for name in _VOTE_FACT_COLUMNS]
         votes = (
-            select(ConsensusVoteRow, ScoreRow)
-            .outerjoin(ScoreRow, _known(col(ScoreRow.consensus_id) == col(ConsensusVoteRow.id), now_ms))
-            .where(col(ConsensusVoteRow.market_ts) <= now_ms)
-            .order_by(col(ConsensusVoteRow.market_ts), col(ConsensusVoteRow.id))
+            sa.select(*vote_columns, *scored)
+            .outerjoin(score, sa.and_(score.c.consensus_id == vote.c.id, known))
+            .where(vote.c.market_ts <= now_ms)
+            .order_by(vote.c.market_ts, vote.c.id)
         )
-        with self._reading(), Session(self._engine) as session:
+        with self._reading(), self._engine.connect() as conn:
             return LeaderboardFacts(
-                answers=[_answer_facts(a, s) for a, s in session.exec(answers)],
-                consensus=[_consensus_facts(c, s) for c, s in session.exec(votes)],
+                answers=[_answer_facts(row) for row in conn.execute(answers)],
+                consensus=[_consensus_facts(row) for row in conn.execute(votes)],
             )
 
     def _reading(self) -> AbstractContextManager[None]:
@@ -224,11 +233,6 @@ def decision_of(row: AnswerRow) -> TradeDecision:
         take_profit=tuple(json.loads(row.take_profit or "[]")),
         stop_loss=row.stop_loss,
     )
-
-
-def _known(onclause: sa.ColumnElement[bool], now_ms: int) -> sa.ColumnElement[bool]:
-    # In the join condition, not the WHERE: an answer whose score is not known yet stays, unscored.
-    return sa.and_(onclause, col(ScoreRow.scored_at) <= now_ms)
 
 
 def _consensus_row(
@@ -287,33 +291,43 @@ def _score_values(due: DueBallot, score: Score, horizon_ms: int, now: int) -> di
     }
 
 
-def _score_facts(row: ScoreRow | None) -> ScoreFacts | None:
-    if row is None:
+_ANSWER_FACT_COLUMNS = (
+    "cycle_id", "symbol", "member", "kind", "abstain_reason", "latency_ms", "cost_usd", "cached",
+)  # fmt: skip
+_VOTE_FACT_COLUMNS = ("cycle_id", "symbol", "action", "confidence", "members_for", "weights")
+
+
+def _score_facts(columns: Sequence[Any]) -> ScoreFacts | None:
+    """(score id, direction_correct, brier, pnl_pct_followed) of an outer join: None without a score."""
+    score_id, correct, brier, pnl = columns
+    if score_id is None:
         return None
-    return ScoreFacts(row.direction_correct, row.brier, row.pnl_pct_followed)
+    return ScoreFacts(None if correct is None else bool(correct), brier, pnl)
 
 
-def _answer_facts(row: AnswerRow, score: ScoreRow | None) -> AnswerFacts:
+def _answer_facts(row: Sequence[Any]) -> AnswerFacts:
+    cycle_id, symbol, member, kind, abstain_reason, latency_ms, cost_usd, cached = row[:8]
     return AnswerFacts(
-        cycle_id=row.cycle_id,
-        symbol=row.symbol,
-        member=row.member,
-        answered=row.kind == "ballot",
-        abstain_reason=row.abstain_reason,
-        latency_ms=row.latency_ms,
-        cost_usd=row.cost_usd,
-        cached=row.cached,
-        score=_score_facts(score),
+        cycle_id=cycle_id,
+        symbol=symbol,
+        member=member,
+        answered=kind == "ballot",
+        abstain_reason=abstain_reason,
+        latency_ms=latency_ms,
+        cost_usd=cost_usd,
+        cached=bool(cached),
+        score=_score_facts(row[8:]),
     )
 
 
-def _consensus_facts(row: ConsensusVoteRow, score: ScoreRow | None) -> ConsensusFacts:
+def _consensus_facts(row: Sequence[Any]) -> ConsensusFacts:
+    cycle_id, symbol, action, confidence, members_for, weights = row[:6]
     return ConsensusFacts(
-        cycle_id=row.cycle_id,
-        symbol=row.symbol,
-        action=Action(row.action),
-        confidence=row.confidence,
-        members_for=tuple(row.members_for),
-        weights=dict(row.weights),
-        score=_score_facts(score),
+        cycle_id=cycle_id,
+        symbol=symbol,
+        action=Action(action),
+        confidence=confidence,
+        members_for=tuple(members_for),
+        weights=dict(weights),
+        score=_score_facts(row[6:]),
     )
