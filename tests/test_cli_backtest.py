@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,30 @@ def test_backtest_refuses_a_bad_log_format_before_running(workdir: Path) -> None
     assert result.exit_code == 2
     assert "--log-format must be rich or json (got 'xml')" in result.stderr
     assert not (workdir / "bt.db").exists()
+
+
+def test_llm_members_are_asked_in_the_swarms_run_only_and_replayed_alone(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swarm.config import DEFAULT_ALIASES
+    from tests.fakes.llm_server import FakeLLMServer, Reply, echo_decision
+
+    with FakeLLMServer(default=Reply(echo_decision)) as fake:
+        for alias in ("deepseek", "claude"):
+            monkeypatch.setenv(
+                f"SWARM_MEMBERS__{alias.upper()}__API_BASE", fake.api_base(DEFAULT_ALIASES[alias])
+            )
+        window = ["--from", "2026-04-01T00:00:00Z", "--to", "2026-04-01T06:00:00Z", "--symbols", "BTC"]
+        args = ["backtest", *window, "--models", "deepseek,claude,local/trend", "--db", "llm.db"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        db = sqlite3.connect(workdir / "llm.db")
+        for alias in ("deepseek", "claude"):
+            recorded = db.execute("SELECT count(*) FROM answer WHERE member = ?", (alias,)).fetchone()[0]
+            assert recorded > 0
+            # Every request the model got is one answer of the swarm's run: following it alone
+            # replayed those answers instead of asking again.
+            assert len(fake.requests(DEFAULT_ALIASES[alias].split("/", 1)[1])) == recorded
+    doc = parse((workdir / "llm.html").read_text())
+    alone = [row.children[0].text() for row in doc.find("table", id="members-alone").iter("tr")][1:]
+    assert sorted(a.split(" ⚠")[0] for a in alone) == ["claude", "deepseek", "local/trend"]
