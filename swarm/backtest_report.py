@@ -15,16 +15,9 @@ from swarm.backtest_runs import RANDOM_SEED, Outcome, Plan, SideRun
 from swarm.baselines import FundingSeries, always_flat, buy_and_hold
 from swarm.cutoffs import members_before_cutoff
 from swarm.report import write_report
-from swarm.report_build import (
-    ALWAYS_FLAT,
-    BUY_AND_HOLD,
-    RANDOM_ENTRIES,
-    SWARM_CURVE,
-    alone_curve,
-    meta_to_json,
-    report_from_store,
-)
+from swarm.report_build import meta_to_json, report_from_store
 from swarm.report_data import RunMeta
+from swarm.report_results import ALWAYS_FLAT, BUY_AND_HOLD, RANDOM_ENTRIES, SWARM_CURVE, alone_curve
 from swarm.store import Store
 from swarm.timeutil import wall_clock_ms
 

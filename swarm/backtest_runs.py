@@ -15,6 +15,7 @@ from swarm.backtest_setup import RandomMember, SimClock, wire
 from swarm.config import Settings
 from swarm.logs import quiet_events
 from swarm.members.base import Member
+from swarm.roster import close_llm_clients
 from swarm.store import Store
 
 RANDOM_SEED = 7
@@ -83,6 +84,8 @@ async def run_all(plan: Plan, members: Sequence[Member], db: str) -> Outcome:
     except BaseException:
         store.close()
         raise
+    finally:
+        await close_llm_clients(members)
     return Outcome(swarm, random, alone, store, plan)
 
 

@@ -22,6 +22,8 @@ from feeds.types import DAY_MS, HOUR_MS
 from swarm.backtest import market_infos, new_paper_venue
 from swarm.backtest_setup import LEVERAGE, RandomMember
 from swarm.engine import Engine, EngineConfig
+from swarm.logs import quiet_events
+from swarm.members.base import Member
 from swarm.recorder import StoreRecorder
 from swarm.report_store import MarkSeries, StoredCurve
 from swarm.store import Store
@@ -73,6 +75,11 @@ class MarksFeed:
         return PriceHistory(interval_ms=HOUR_MS, end_ms=end, closes=tuple(c for c in closes[first:] if c))
 
 
+def marked_symbols(marks: MarkSeries, symbols: Sequence[str]) -> list[str]:
+    """The symbols of `symbols` that have recorded marks."""
+    return [s for s in symbols if marks.get(s)]
+
+
 async def random_on_marks(
     marks: MarkSeries,
     times: Sequence[int],
@@ -83,9 +90,27 @@ async def random_on_marks(
     seed: int,
     p_entry: float,
 ) -> tuple[StoredCurve, list[TradeRecord]]:
-    """The baseline's curve on `times` and its closed trades."""
+    """The random-entries baseline's curve on `times` and its closed trades."""
+    member = RandomMember(marked_symbols(marks, symbols), times, seed, p_entry)
+    return await replay_on_marks(
+        member, marks, times, symbols, step_ms=step_ms, starting_equity=starting_equity, cycle_prefix="random"
+    )
+
+
+async def replay_on_marks(
+    member: Member,
+    marks: MarkSeries,
+    times: Sequence[int],
+    symbols: Sequence[str],
+    *,
+    step_ms: int,
+    starting_equity: float,
+    cycle_prefix: str,
+) -> tuple[StoredCurve, list[TradeRecord]]:
+    """A roster of one through the engine, risk rules and a paper venue stepped over the marks:
+    its curve on `times` and its closed trades."""
     feed = MarksFeed(marks)
-    traded = [s for s in symbols if feed.mark(s, times[-1]) is not None]
+    traded = marked_symbols(marks, symbols)
     venue = new_paper_venue(starting_equity)
     now = [times[0]]
     store = Store.open("sqlite:///:memory:", clock=lambda: now[0])
@@ -96,7 +121,7 @@ async def random_on_marks(
     try:
         engine = Engine(
             config=EngineConfig(symbols=tuple(traded), interval_ms=step_ms),
-            members=[RandomMember(traded, times, seed, p_entry)],
+            members=[member],
             feed=feed,
             executor=VenueExecutor(venue, store, now=lambda: now[0], keep_venue_state=False),
             recorder=StoreRecorder(store, no_scoring),
@@ -104,14 +129,15 @@ async def random_on_marks(
         )
         await engine.start(times[0])
         equity, exposed = [], []
-        for t in times:
-            now[0] = t
-            _step_venue(venue, feed, traded, t, step_ms)
-            if all(feed.mark(s, t) is not None for s in traded):
-                await engine.cycle(t, f"random-{t}")
-            value, positions = venue.marked_equity()
-            equity.append(float(value))
-            exposed.append(positions > 0)
+        with quiet_events():  # nothing this replay does is kept
+            for t in times:
+                now[0] = t
+                _step_venue(venue, feed, traded, t, step_ms)
+                if all(feed.mark(s, t) is not None for s in traded):
+                    await engine.cycle(t, f"{cycle_prefix}-{t}")
+                value, positions = venue.marked_equity()
+                equity.append(float(value))
+                exposed.append(positions > 0)
         trades = [t for t in store.closed_trades() if t.exit_price is not None]
     finally:
         store.close()

@@ -304,11 +304,16 @@ def _members_section(data: ReportData) -> str:
     alone_rows = "".join(
         _summary_row(_marked(data, m.member), m.alone.summary) for m in alone if m.alone is not None
     )
+    how = (
+        "Local members run again; LLM members replay the answers they gave in the swarm's run "
+        "(they are not asked again) and hold where that run did not ask them."
+        if data.meta.kind == "backtest"
+        else "Each replays the answers it gave in this run, on the prices the run recorded at its "
+        "cycles (stops fire at those marks, as on the paper venue)."
+    )
     note = (
         "Each member as a roster of one through the same risk engine, paper venue and costs as the "
-        "swarm. Local members run again; LLM members replay the answers they gave in the swarm's run "
-        "(they are not asked again) and hold where that run did not ask them. Conf ↔ hit r: over "
-        "the member's scored ballots."
+        f"swarm. {how} Conf ↔ hit r: over the member's scored ballots."
     )
     return (
         f"{section}\n<h3>Each member followed alone</h3>\n"

@@ -8,21 +8,14 @@ the consensus and ballots of the cycle that opened it and the MarketState its me
 
 from __future__ import annotations
 
-import functools
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from consensus.leaderboard import SWARM, LeaderboardRow, leaderboard
-from execution.journal import TradeRecord
-from swarm.baselines import FundingSeries, always_flat, buy_and_hold
 from swarm.cutoffs import CutoffFlag
 from swarm.errors import UsageError
-from swarm.metrics import summarize
 from swarm.report_data import (
-    EquityCurve,
     MemberReport,
     ReportData,
     RunMeta,
@@ -30,17 +23,17 @@ from swarm.report_data import (
     TradeRow,
     WeightSeries,
 )
-from swarm.report_store import MarkSeries, StoredCurve, StoredRun
+from swarm.report_live import mark_alone, mark_baselines, regular
+from swarm.report_results import (
+    BASELINES,
+    SWARM_CURVE,
+    Hits,
+    alone_curve,
+    result,
+    trade_row,
+)
+from swarm.report_store import StoredRun
 from swarm.store import Store
-
-SWARM_CURVE = "swarm"
-BUY_AND_HOLD, ALWAYS_FLAT, RANDOM_ENTRIES = "buy and hold", "always flat", "random entries"
-BASELINES = (BUY_AND_HOLD, ALWAYS_FLAT, RANDOM_ENTRIES)
-ALONE_PREFIX = "alone:"
-
-
-def alone_curve(member: str) -> str:
-    return ALONE_PREFIX + member
 
 
 def meta_to_json(meta: RunMeta) -> dict[str, Any]:
@@ -84,12 +77,12 @@ def report_from_store(store: Store, run: StoredRun, generated_at_ms: int) -> Rep
             f"run {run.id} ({run.kind}) has {len(swarm_curve.ts_ms)} equity point(s):"
             " a report needs at least two cycles"
         )
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"kind": run.kind}
     if run.kind != "backtest":
         # A `swarm run` may have been stopped and restarted: its curve gets one point per step,
         # the equity carried through the steps it did not run; it starts from what it had.
         step = int(run.meta["step_ms"])
-        swarm_curve, missing = _regular(swarm_curve, step)
+        swarm_curve, missing = regular(swarm_curve, step)
         changes["starting_equity_usd"] = swarm_curve.equity[0]
         if missing:
             steps = len(swarm_curve.ts_ms)
@@ -102,7 +95,7 @@ def report_from_store(store: Store, run: StoredRun, generated_at_ms: int) -> Rep
     meta = meta_from_json(run.meta, generated_at_ms, window_start_ms=start, window_end_ms=end, **changes)
     hits = store.confidence_hits(end)
     trades = _trade_rows(store, start, end)
-    swarm = _result(SWARM_CURVE, swarm_curve, meta, trades, hits.get(SWARM))
+    swarm = result(SWARM_CURVE, swarm_curve, meta, trades, hits.get(SWARM))
     facts = store.leaderboard_facts(end)
     rows = leaderboard(facts.answers, facts.consensus, store.member_weights(end))
     names = set(store.curve_names(run.id))
@@ -110,110 +103,23 @@ def report_from_store(store: Store, run: StoredRun, generated_at_ms: int) -> Rep
         meta=meta,
         swarm=swarm,
         baselines=_baselines(store, run, names, meta, times),
-        members=_members(store, run, rows, names, meta, hits),
+        members=_members(store, run, rows, names, meta, hits, times),
         weights=_weight_series(store.vote_weights(start, end), times),
         trades=trades,
     )
-
-
-def _regular(curve: StoredCurve, step_ms: int) -> tuple[StoredCurve, int]:
-    """The curve on every step from its first point to its last, the last point carried into the
-    steps without one; and how many steps had none."""
-    ts, equity, exposed = [], [], []
-    at = {t: i for i, t in enumerate(curve.ts_ms)}
-    last = 0
-    for t in range(curve.ts_ms[0], curve.ts_ms[-1] + 1, step_ms):
-        last = at.get(t, last)
-        ts.append(t)
-        equity.append(curve.equity[last])
-        exposed.append(curve.exposed[last])  # a position left open stays open (its stops rest)
-    return StoredCurve(ts, equity, exposed), len(ts) - len(at)
-
-
-def _result(
-    name: str,
-    curve: StoredCurve,
-    meta: RunMeta,
-    trades: Sequence[TradeRow] = (),
-    hits: tuple[list[float], list[bool]] | None = None,
-) -> RunResult:
-    confidences, correct = hits or ([], [])
-    summary = summarize(
-        curve.ts_ms,
-        curve.equity,
-        in_position=curve.exposed,
-        trades=trades,
-        confidences=confidences,
-        hits=correct,
-        starting_equity=meta.starting_equity_usd,
-    )
-    return RunResult(EquityCurve(name, curve.ts_ms, curve.equity), summary)
 
 
 def _baselines(
     store: Store, run: StoredRun, names: set[str], meta: RunMeta, times: list[int]
 ) -> list[RunResult]:
     if run.kind != "backtest":
-        return _mark_baselines(store, run.id, meta, times)
+        return mark_baselines(store, run.id, meta, times)
     results = []
     for name in BASELINES:
         if name in names:
             rows = [trade_row(t) for t in store.curve_trades(run.id, name)]
-            results.append(_result(name, store.curve(run.id, name), meta, rows))
+            results.append(result(name, store.curve(run.id, name), meta, rows))
     return results
-
-
-def _mark_baselines(store: Store, run_id: int, meta: RunMeta, times: list[int]) -> list[RunResult]:
-    """Buy-and-hold and always flat of a `swarm run`, from the marks it recorded at each cycle."""
-    equity = meta.starting_equity_usd
-    n = len(times)
-    flat = StoredCurve(times, always_flat(times, starting_equity=equity).tolist(), [False] * n)
-    marks = store.marks(run_id)
-    symbols = [s for s in meta.symbols if s in marks]
-    if not symbols:
-        return [_result(ALWAYS_FLAT, flat, meta)]
-    held = np.zeros(n)
-    for symbol in symbols:
-        series = marks[symbol]
-        at = np.asarray([t for t, _, _ in series])
-        index = np.clip(np.searchsorted(at, np.asarray(times), side="right") - 1, 0, None)
-        closes = np.asarray([p for _, p, _ in series])[index]
-        rates = [(t, f) for t, _, f in series if f is not None]
-        funding = FundingSeries([t for t, _ in rates], [f for _, f in rates]) if rates else None
-        held += buy_and_hold(
-            times,
-            closes.tolist(),
-            starting_equity=equity / len(symbols),
-            fee_rate=meta.taker_fee_rate,
-            funding=funding,
-        )
-    bought = StoredCurve(times, held.tolist(), [True] * n)
-    return [
-        _result(BUY_AND_HOLD, bought, meta),
-        _result(ALWAYS_FLAT, flat, meta),
-        _random(marks, times, meta),
-    ]
-
-
-def _random(marks: MarkSeries, times: list[int], meta: RunMeta) -> RunResult:
-    import anyio
-
-    from swarm.backtest_runs import RANDOM_P_ENTRY, RANDOM_SEED
-    from swarm.mark_baseline import random_on_marks
-
-    curve, trades = anyio.run(
-        functools.partial(
-            random_on_marks,
-            marks,
-            times,
-            meta.symbols,
-            step_ms=meta.step_ms,
-            starting_equity=meta.starting_equity_usd,
-            seed=meta.random_seed if meta.random_seed is not None else RANDOM_SEED,
-            p_entry=RANDOM_P_ENTRY,
-        )
-    )
-    return _result(RANDOM_ENTRIES, curve, meta, [trade_row(t) for t in trades])
 
 
 def _members(
@@ -222,18 +128,23 @@ def _members(
     rows: Sequence[LeaderboardRow],
     names: set[str],
     meta: RunMeta,
-    hits: Mapping[str, tuple[list[float], list[bool]]],
+    hits: Mapping[str, Hits],
+    times: list[int],
 ) -> list[MemberReport]:
+    """Each member's leaderboard row and its run alone: stored by a backtest; for a `swarm run`,
+    its answers replayed on the recorded marks."""
     members = []
     for row in rows:
         if row.member == SWARM:
             continue
         alone = None
-        if alone_curve(row.member) in names:
+        if run.kind != "backtest":
+            alone = mark_alone(store, run.id, row.member, meta, times, hits.get(row.member))
+        elif alone_curve(row.member) in names:
             curve_name = alone_curve(row.member)
             trades = [trade_row(t) for t in store.curve_trades(run.id, curve_name)]
             curve = store.curve(run.id, curve_name)
-            alone = _result(row.member, curve, meta, trades, hits.get(row.member))
+            alone = result(row.member, curve, meta, trades, hits.get(row.member))
         members.append(MemberReport(member=row.member, model=row.member, row=row, alone=alone))
     return members
 
@@ -248,27 +159,6 @@ def _trade_rows(store: Store, start_ms: int, end_ms: int) -> list[TradeRow]:
         state = store.entry_state(trade.decision_id) if trade.decision_id else None
         rows.append(trade_row(trade, consensus=consensus, entry_state=state))
     return rows
-
-
-def trade_row(trade: TradeRecord, **behind: Any) -> TradeRow:
-    """A journal trade as the report shows it; `behind`: its consensus and entry state."""
-    notional = trade.entry_price * trade.size
-    return TradeRow(
-        symbol=trade.symbol,
-        side=trade.side.value,
-        entry_ms=trade.opened_at,
-        exit_ms=trade.closed_at,
-        entry_price=trade.entry_price,
-        exit_price=float(trade.exit_price or 0.0),
-        size_base=trade.size,
-        pnl_usd=trade.pnl_usd,
-        pnl_pct=100.0 * trade.pnl_usd / notional if notional else 0.0,
-        fees_usd=trade.fees_usd,
-        funding_usd=trade.funding_usd,
-        exit_reason=trade.reason,
-        cycle_id=(trade.decision_id or "").rpartition(":")[0],
-        **behind,
-    )
 
 
 def _weight_series(

@@ -115,6 +115,7 @@ class RunMeta:
     cutoff_flags: Sequence[CutoffFlag] = ()  # swarm.cutoffs.members_before_cutoff
     random_seed: int | None = None  # of the random-entries baseline
     notes: Sequence[str] = ()  # anything else the engine wants shown, one line each
+    kind: str = "backtest"  # or "paper" / "live": a `swarm run`
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,3 +56,12 @@ def _local(name: str) -> Member:
         return local_member(name)
     except ValueError as exc:
         raise UsageError(f"--models: {exc}") from None
+
+
+async def close_llm_clients(members: Sequence[Member]) -> None:
+    """Close litellm's cached HTTP clients when the roster used any: before the event loop that
+    opened them ends, or their sockets are left to the garbage collector."""
+    if any(member.provider != "local" for member in members):
+        from swarm.members.llm import close_clients
+
+        await close_clients()

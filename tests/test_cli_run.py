@@ -17,6 +17,7 @@ from swarm.report_build import pick_run, report_from_store
 from swarm.store import Store
 from tests.fakes.exchanges import FakePacifica
 from tests.fakes.server import serve
+from tests.html_tree import parse
 
 
 @pytest.fixture
@@ -101,6 +102,9 @@ def test_swarm_report_of_paper_cycles_with_a_gap(fake_pacifica: FakePacifica, tm
     assert all(len(w.weights) == 4 for w in data.weights)
     for run in ("swarm", "buy and hold", "always flat", "random entries"):
         assert f'<td class="l">{run}</td>' in html
+    alone = [row.children[0].text() for row in parse(html).find("table", id="members-alone").iter("tr")][1:]
+    assert alone == ["local/funding", "local/meanrev", "local/trend"]
+    assert "on the prices the run recorded at its cycles" in html
 
 
 def test_swarm_report_names_what_is_missing(fake_pacifica: FakePacifica, tmp_path: Path) -> None:

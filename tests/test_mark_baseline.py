@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import numpy as np
 import pytest
@@ -81,3 +83,39 @@ def test_price_history_needs_every_hour_of_the_window() -> None:
     holed = {"BTC": [m for m in marks["BTC"] if m[0] != end - 5 * HOUR_MS]}
     assert MarksFeed(holed).price_history("BTC", TIMES[-1]) is None
     assert MarksFeed(marks).price_history("SOL", TIMES[-1]) is None
+
+
+def test_a_member_of_a_swarm_run_is_followed_alone_on_its_recorded_answers(tmp_path: Path) -> None:
+    from consensus.decision import Action, Ballot, TradeDecision
+    from swarm.members.base import Answer
+    from swarm.report_data import RunMeta
+    from swarm.report_live import mark_alone
+    from swarm.store import Store
+
+    marks = _marks(("BTC",))
+    store = Store.open(str(tmp_path / "swarm.db"))
+    try:
+        run = store.run_of_kind("paper", {})
+        for t, price, funding in marks["BTC"]:
+            store.append_point(run, "swarm", t, 10_000.0, False, {"BTC": (price, funding)})
+        long = TradeDecision(action=Action.LONG, confidence=80, position_size_pct=20, stop_loss=0.01)
+        entry_slot = TIMES[8]
+        # The cycle of that step ran 1.2 s after it; the member holds at every other cycle.
+        for t in (entry_slot, TIMES[9]):
+            decision = long if t == entry_slot else TradeDecision(action=Action.HOLD, confidence=50)
+            ballot = Ballot(member="oracle", model="test/oracle", symbol="BTC", decision=decision)
+            store.record_answers(f"c{t + 1_234}", t + 1_234, "v1", "d", [Answer(vote=ballot)])
+        meta = RunMeta(
+            title="t", roster=["oracle"], symbols=["BTC"], window_start_ms=TIMES[0],
+            window_end_ms=TIMES[-1], step_ms=STEP, starting_equity_usd=10_000.0, taker_fee_rate=0.0004,
+            generated_at_ms=0, kind="paper",
+        )  # fmt: skip
+        alone = mark_alone(store, run, "oracle", meta, TIMES, None)
+    finally:
+        store.close()
+    assert alone.summary.trades.count == 1
+    assert alone.curve.timestamps_ms == TIMES
+    # Flat until the step it voted LONG in, in a position right after.
+    entered = TIMES.index(entry_slot)
+    assert alone.curve.equity[:entered] == [10_000.0] * entered
+    assert alone.curve.equity[entered] < 10_000.0  # the entry's fee

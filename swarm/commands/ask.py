@@ -18,7 +18,7 @@ from prompts.types import RenderedPrompt
 from swarm.config import Settings, load_settings
 from swarm.feed import FeedChoice, market_state_from, open_source
 from swarm.members.base import Answer, DecisionRequest, Member
-from swarm.roster import build_members, parse_roster, require_keys
+from swarm.roster import build_members, close_llm_clients, parse_roster, require_keys
 
 if TYPE_CHECKING:
     from swarm.store import Store
@@ -109,7 +109,7 @@ async def _fan_out(
     try:
         answers = await fan_out(voters, [request], deadline_s=settings.deadline_s, limits=limits)
     finally:
-        await _close_llm_clients(members)
+        await close_llm_clients(members)
     return answers, prompt, cycle_id
 
 
@@ -121,13 +121,6 @@ def _vote(
     priors = {member.name: settings.member(member.name).prior_weight for member in members}
     weights = store.member_weights(now_ms, prior_weights=priors)
     return vote([answer.vote for answer in answers], weights)
-
-
-async def _close_llm_clients(members: Sequence[Member]) -> None:
-    if any(member.provider != "local" for member in members):
-        from swarm.members.llm import close_clients
-
-        await close_clients()
 
 
 def ask_document(result: AskResult) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from swarm.engine import CycleReport, Engine, EngineConfig
 from swarm.errors import UsageError
 from swarm.feed import SOURCE_NAMES, SourceName, make_source
 from swarm.members.base import Member
-from swarm.roster import build_members, parse_roster, require_keys
+from swarm.roster import build_members, close_llm_clients, parse_roster, require_keys
 from swarm.timeutil import format_utc, wall_clock_ms
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ async def _run(
             recent_trades=lambda now_ms: last_trades(store, now_ms),
         )
         where = f"{mode} on {source_name}, {', '.join(symbols)}, every {step // 60_000} min"
-        run_id = store.run_of_kind(mode, _run_meta(settings, members, symbols, step, where))
+        run_id = store.run_of_kind(mode, _run_meta(settings, members, symbols, step, where, mode))
 
         def on_cycle(report: CycleReport, account: Portfolio) -> None:
             # The run's equity curve and marks, which `swarm report` reads.
@@ -108,13 +108,14 @@ async def _run(
         executor.save_venue_state()
     finally:
         stop.restore()
+        await close_llm_clients(members)
         await source.aclose()
         await venue.aclose()
         store.close()
 
 
 def _run_meta(
-    settings: Settings, members: list[Member], symbols: list[str], step: int, where: str
+    settings: Settings, members: list[Member], symbols: list[str], step: int, where: str, mode: str
 ) -> dict[str, object]:
     from consensus.scoring import DEFAULT_FEE_RATE
     from swarm.backtest_runs import RANDOM_SEED
@@ -133,6 +134,7 @@ def _run_meta(
         taker_fee_rate=DEFAULT_FEE_RATE,
         generated_at_ms=0,
         random_seed=RANDOM_SEED,  # of the random-entries baseline a report replays on the marks
+        kind=mode,
     )
     return meta_to_json(meta)
 
