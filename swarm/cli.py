@@ -28,6 +28,14 @@ DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Replay data folder (layout of the shared data)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document")]
+ModelsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--models",
+        help="Comma list of members (see `swarm ask --help`); default: local/trend, local/meanrev,"
+        " local/funding and every alias whose API key is in the environment",
+    ),
+]
 LogFormatOption = Annotated[str, typer.Option("--log-format", help="Console log lines: rich or json")]
 
 
@@ -145,9 +153,7 @@ def status(as_json: JsonOption = False) -> None:
 
 @app.command()
 def run(
-    models: Annotated[
-        str, typer.Option("--models", help="Comma list of members (see `swarm ask --help`)")
-    ] = ("local/trend,local/meanrev,local/funding"),
+    models: ModelsOption = None,
     symbols: Annotated[str, typer.Option("--symbols", help="Comma list of coins")] = "SOL,BTC",
     interval: Annotated[str, typer.Option("--interval", help="Cycle interval: 15m, 1h, 4h or 1d")] = "15m",
     paper: Annotated[bool, typer.Option("--paper", help="Paper venue (the default)")] = True,
@@ -186,9 +192,7 @@ def run(
 
 @app.command()
 def backtest(
-    models: Annotated[
-        str, typer.Option("--models", help="Comma list of members (see `swarm ask --help`)")
-    ] = ("local/trend,local/meanrev,local/funding"),
+    models: ModelsOption = None,
     symbols: Annotated[str, typer.Option("--symbols", help="Comma list of coins")] = "BTC,ETH",
     start: Annotated[str, typer.Option("--from", help="Window start, ISO-8601 UTC")] = "2025-08-17",
     end: Annotated[str, typer.Option("--to", help="Window end, ISO-8601 UTC")] = "2026-05-16",

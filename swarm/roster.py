@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 
-from swarm.config import Settings
+from swarm.config import PROVIDER_KEY_ENV, Settings
 from swarm.errors import UsageError
 from swarm.members.base import Member
 
 LOCAL_PREFIX = "local/"
 # The embedded default: runs anywhere, with no key and no network.
 LOCAL_ROSTER = ("local/trend", "local/meanrev", "local/funding")
+
+
+def resolve_roster(models: str | None, settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """The roster asked for; without --models, the local members plus every alias whose
+    provider's key is in the environment (said on stderr, as it may cost money)."""
+    if models is not None:
+        return parse_roster(models)
+    keyed = keyed_aliases(settings, environ)
+    if keyed:
+        brought = ", ".join(f"{alias} ({env} is set)" for alias, env in keyed)
+        print(f"roster: the local members and {brought}; --models chooses", file=sys.stderr)
+    return [*LOCAL_ROSTER, *(alias for alias, _ in keyed)]
+
+
+def keyed_aliases(settings: Settings, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(alias, key variable) of each configured alias whose provider's key is set and not empty."""
+    found = []
+    for alias in settings.aliases:
+        provider = settings.resolve_model(alias).split("/", 1)[0]
+        env = PROVIDER_KEY_ENV.get(provider)
+        if env is not None and environ.get(env, "").strip():
+            found.append((alias, env))
+    return found
 
 
 def parse_roster(text: str) -> list[str]:

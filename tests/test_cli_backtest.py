@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swarm.cli import app
+from swarm.config import PROVIDER_KEY_ENV
 from tests.html_tree import parse
 
 WINDOW = ["--from", "2026-04-01", "--to", "2026-04-03"]
@@ -21,6 +22,8 @@ WINDOW = ["--from", "2026-04-01", "--to", "2026-04-03"]
 def workdir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for key in [k for k in os.environ if k.startswith("SWARM_")]:
         monkeypatch.delenv(key)
+    for key in PROVIDER_KEY_ENV.values():  # a key in the environment would bring its model in
+        monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -97,3 +100,43 @@ def test_llm_members_are_asked_in_the_swarms_run_only_and_replayed_alone(
     doc = parse((workdir / "llm.html").read_text())
     alone = [row.children[0].text() for row in doc.find("table", id="members-alone").iter("tr")][1:]
     assert sorted(a.split(" ⚠")[0] for a in alone) == ["claude", "deepseek", "local/trend"]
+
+
+def test_without_models_the_roster_is_local_plus_every_alias_with_a_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from swarm.config import Settings
+    from swarm.roster import LOCAL_ROSTER, resolve_roster
+
+    settings = Settings()
+    assert resolve_roster(None, settings, {}) == list(LOCAL_ROSTER)
+    assert capsys.readouterr().err == ""  # nothing brought in, nothing to say
+    environ = {"ANTHROPIC_API_KEY": "sk-x", "OPENAI_API_KEY": "  ", "XAI_API_KEY": "xai-y"}
+    assert resolve_roster(None, settings, environ) == [*LOCAL_ROSTER, "grok", "claude"]
+    said = capsys.readouterr().err
+    assert "grok (XAI_API_KEY is set), claude (ANTHROPIC_API_KEY is set)" in said
+    assert "sk-x" not in said
+    # An alias re-pointed at another provider needs that provider's key.
+    moved = Settings(members={"gpt": {"model": "anthropic/claude-opus-5"}})
+    assert resolve_roster(None, moved, {"ANTHROPIC_API_KEY": "sk-x"}) == [*LOCAL_ROSTER, "claude", "gpt"]
+    # --models is taken as given, keys or not.
+    assert resolve_roster("deepseek,local/trend", settings, environ) == ["deepseek", "local/trend"]
+
+
+def test_the_main_job_brings_in_the_models_whose_keys_are_present(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swarm.config import DEFAULT_ALIASES
+    from tests.fakes.llm_server import FakeLLMServer, Reply, echo_decision
+
+    with FakeLLMServer(default=Reply(echo_decision)) as fake:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+        monkeypatch.setenv("SWARM_MEMBERS__CLAUDE__API_BASE", fake.api_base(DEFAULT_ALIASES["claude"]))
+        window = ["--from", "2026-04-01T00:00:00Z", "--to", "2026-04-01T03:00:00Z", "--symbols", "BTC"]
+        result = CliRunner().invoke(app, ["backtest", *window, "--db", "keyed.db"])
+        assert result.exit_code == 0, result.output
+        assert "claude (ANTHROPIC_API_KEY is set)" in result.stderr
+        assert "claude: at most 13 model calls" in result.stderr
+        assert len(fake.requests(DEFAULT_ALIASES["claude"].split("/", 1)[1])) > 0
+    members = sqlite3.connect(workdir / "keyed.db").execute("SELECT DISTINCT member FROM answer").fetchall()
+    assert {m for (m,) in members} == {"local/trend", "local/meanrev", "local/funding", "claude"}

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import swarm.commands.run as run_command
 from swarm.cli import app
+from swarm.config import PROVIDER_KEY_ENV
 from swarm.report_build import pick_run, report_from_store
 from swarm.store import Store
 from tests.fakes.exchanges import FakePacifica
@@ -24,6 +25,8 @@ from tests.html_tree import parse
 def fake_pacifica(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakePacifica]:
     for key in [k for k in os.environ if k.startswith("SWARM_")]:
         monkeypatch.delenv(key)
+    for key in PROVIDER_KEY_ENV.values():  # a key in the environment would bring its model in
+        monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SWARM_DB", str(tmp_path / "swarm.db"))
     fake = FakePacifica()

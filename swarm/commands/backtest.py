@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -15,13 +17,14 @@ from swarm.backtest_runs import Plan, run_all
 from swarm.config import Settings, load_settings
 from swarm.errors import UsageError
 from swarm.logs import ConsoleFormat, configure_logging
-from swarm.roster import build_members, parse_roster, require_keys
+from swarm.members.base import Member
+from swarm.roster import build_members, require_keys, resolve_roster
 from swarm.timeutil import format_utc, parse_utc
 
 
 def run_backtest(
     *,
-    models: str,
+    models: str | None,
     symbols: str,
     start: str,
     end: str,
@@ -34,7 +37,7 @@ def run_backtest(
     log_format: str = "rich",
 ) -> None:
     settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
-    names = parse_roster(models)
+    names = resolve_roster(models, settings, os.environ)
     members = build_members(names, settings)
     require_keys(members)
     coins = _symbols(symbols)
@@ -44,6 +47,7 @@ def run_backtest(
     source = ReplaySource(settings.data_dir or default_data_dir())
     start_ms, end_ms = _window(source, coins, start, end, step)
     _warn_cutoffs(names, start_ms, settings, anonymize)
+    _say_model_calls(members, coins, start_ms, end_ms, step)
     db_path = db or _default_db(start_ms, end_ms)
     if db_path.exists():
         raise UsageError(f"{db_path} exists: pass --db NEW.db or remove it (a backtest never overwrites)")
@@ -104,6 +108,20 @@ def _window(source: ReplaySource, symbols: list[str], start: str, end: str, step
             )
     aligned_start = start_ms + (-start_ms) % step  # the first step on the interval's grid
     return aligned_start, end_ms - end_ms % step
+
+
+def _say_model_calls(
+    members: Sequence[Member], symbols: Sequence[str], start_ms: int, end_ms: int, step: int
+) -> None:
+    """How many model calls the backtest may make: a replay of an LLM asks it at every step."""
+    llm = [m.name for m in members if m.provider != "local"]
+    if llm:
+        calls = ((end_ms - start_ms) // step + 1) * len(symbols) * len(llm)
+        print(
+            f"{', '.join(llm)}: at most {calls:,} model calls (answers in the response cache cost"
+            " nothing; --models chooses the roster)",
+            file=sys.stderr,
+        )
 
 
 def _warn_cutoffs(names: list[str], start_ms: int, settings: Settings, anonymize: bool) -> None:

@@ -13,7 +13,7 @@ from swarm.engine import CycleReport, Engine, EngineConfig
 from swarm.errors import UsageError
 from swarm.feed import SOURCE_NAMES, SourceName, make_source
 from swarm.members.base import Member
-from swarm.roster import build_members, close_llm_clients, parse_roster, require_keys
+from swarm.roster import build_members, close_llm_clients, require_keys, resolve_roster
 from swarm.timeutil import format_utc, wall_clock_ms
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ LEVERAGE = {"BTC": 50, "ETH": 50, "SOL": 20}
 
 def run_main(
     *,
-    models: str,
+    models: str | None,
     symbols: str,
     interval: str,
     live: bool,
@@ -35,7 +35,7 @@ def run_main(
     source: str,
 ) -> None:
     settings = load_settings()
-    members = build_members(parse_roster(models), settings)
+    members = build_members(resolve_roster(models, settings, os.environ), settings)
     require_keys(members)
     coins = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if not coins:
