@@ -61,13 +61,14 @@ class Outcome:
 async def run_all(plan: Plan, members: Sequence[Member], db: str) -> Outcome:
     """The swarm, recording into a new store at `db`, then the random baseline, then each member
     alone. The store is left open in the Outcome (the caller closes it)."""
-    from swarm.members.cached import guarded
+    from swarm.members.cached import RunSpend, guarded
 
     clock = SimClock(plan.start_ms)
     # The store stamps its rows with the simulated clock; rebuilt by rerunning, never recovered.
     store = Store.open(db, clock=clock, throwaway=True)
     try:
-        voters = [guarded(m, store, plan.settings, use_cache=True) for m in members]
+        spend = RunSpend()  # the budget of a backtest: its fresh answers, as they come back
+        voters = [guarded(m, store, plan.settings, use_cache=True, run_spend=spend) for m in members]
         if plan.anonymize:
             voters = anonymized(voters, plan)
         priors = {m.name: plan.settings.member(m.name).prior_weight for m in members}

@@ -140,3 +140,28 @@ def test_the_main_job_brings_in_the_models_whose_keys_are_present(
         assert len(fake.requests(DEFAULT_ALIASES["claude"].split("/", 1)[1])) > 0
     members = sqlite3.connect(workdir / "keyed.db").execute("SELECT DISTINCT member FROM answer").fetchall()
     assert {m for (m,) in members} == {"local/trend", "local/meanrev", "local/funding", "claude"}
+
+
+def test_a_backtest_stops_asking_once_its_spend_reaches_the_daily_budget(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its store's days are simulated and its answers written in batches: the budget counts the
+    run's fresh answers as they come back, as today's spend."""
+    from swarm.config import DEFAULT_ALIASES
+    from tests.fakes.llm_server import FakeLLMServer, Reply, echo_decision
+
+    with FakeLLMServer(default=Reply(echo_decision)) as fake:
+        monkeypatch.setenv("SWARM_MEMBERS__CLAUDE__API_BASE", fake.api_base(DEFAULT_ALIASES["claude"]))
+        monkeypatch.setenv("SWARM_BUDGET_USD_PER_DAY", "0.000001")
+        window = ["--from", "2026-04-01T00:00:00Z", "--to", "2026-04-01T03:00:00Z", "--symbols", "BTC"]
+        result = CliRunner().invoke(
+            app, ["backtest", *window, "--models", "claude,local/trend", "--db", "b.db"]
+        )
+        assert result.exit_code == 0, result.output
+        assert len(fake.requests(DEFAULT_ALIASES["claude"].split("/", 1)[1])) == 1
+    db = sqlite3.connect(workdir / "b.db")
+    rows = db.execute("SELECT kind, abstain_reason, cost_usd FROM answer WHERE member = 'claude'").fetchall()
+    assert rows[0][0] == "ballot"
+    assert rows[0][2] > 0.000001
+    assert rows[1:]
+    assert {(kind, reason) for kind, reason, _ in rows[1:]} == {("abstain", "budget")}

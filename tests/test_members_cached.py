@@ -205,3 +205,20 @@ def test_guarded_without_cache_always_asks_the_model(store: Store) -> None:
     assert not first.cached
     assert not second.cached
     assert len(model.requests) == 2
+
+
+def test_a_run_spend_counts_fresh_answers_only() -> None:
+    from swarm.members.cached import RunSpend
+
+    def ballot(cost: float | None) -> Ballot:
+        decision = parse_decision('{"action": "HOLD", "confidence": 50}', "BTC")
+        assert not isinstance(decision, ParseFailure)
+        return Ballot(member="m", model="x/m", symbol="BTC", decision=decision, usage=Usage(cost_usd=cost))
+
+    spend = RunSpend()
+    spend.add(Answer(vote=ballot(0.25)))
+    spend.add(Answer(vote=ballot(0.5), cached=True))  # a cache hit costs nothing
+    spend.add(Answer(vote=ballot(None)))  # a price litellm does not know
+    spend.add(Answer(vote=Abstain(member="m", model="x/m", symbol="BTC", reason="budget")))  # no call
+    spend.add(Answer(vote=Abstain(member="m", model="x/m", symbol="BTC", reason="timeout")))  # may have cost
+    assert (spend.today().usd, spend.today().unknown) == (0.25, 2)

@@ -6,6 +6,10 @@
 
 The cache sits outside the budget guard: a cached reply costs nothing, so it is served even once
 the day's budget is spent. Both wrappers keep the inner member's name, model and provider.
+
+The budget counts the store's spend of the UTC day (live: several bots may share the store), or,
+for a backtest, a RunSpend: its store's days are simulated and its answers are written in
+batches, so it counts the fresh answers of the run as they come back, as spent today.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consensus.decision import Abstain, Ballot, Usage, Vote
+from consensus.decision import NO_CALL_REASONS, Abstain, Ballot, Usage, Vote
 from consensus.parse import ParseFailure, parse_decision
 from swarm.config import MemberSettings, Settings
 from swarm.members.base import Answer, DecisionRequest, Member
-from swarm.store import CachedResponse, Store, cache_key
+from swarm.store import CachedResponse, DailyCost, Store, cache_key
 
 LOCAL_PROVIDER = "local"
 
@@ -82,22 +86,50 @@ class CachedMember(_Wrapper):
         return Answer(vote=vote, raw_text=hit.raw_text, cached=True)
 
 
+class RunSpend:
+    """What the fresh answers of one run cost, counted as they come back (a backtest's budget)."""
+
+    def __init__(self) -> None:
+        self.usd = 0.0
+        self.unknown = 0
+
+    def add(self, answer: Answer) -> None:
+        if answer.cached:
+            return
+        vote = answer.vote
+        cost = vote.usage.cost_usd
+        if cost is not None:
+            self.usd += cost
+        elif not (isinstance(vote, Abstain) and vote.reason in NO_CALL_REASONS):
+            self.unknown += 1
+
+    def today(self) -> DailyCost:
+        return DailyCost(usd=self.usd, unknown=self.unknown)
+
+
 class BudgetGuard(_Wrapper):
     """Abstains with reason "budget", without calling the model, once today's spend reaches the limit."""
 
-    def __init__(self, inner: Member, store: Store, limit_usd: float | None) -> None:
+    def __init__(
+        self, inner: Member, store: Store, limit_usd: float | None, run_spend: RunSpend | None = None
+    ) -> None:
         super().__init__(inner)
         self._store = store
         self._limit = limit_usd
+        self._run_spend = run_spend
 
     async def decide(self, request: DecisionRequest) -> Answer:
         if self._limit is None or self.provider == LOCAL_PROVIDER:
             return await self._inner.decide(request)
-        spent = self._store.cost_today_usd(self._store.now_ms())
+        spent = self._spent()
         if spent.usd < self._limit:
-            return await self._inner.decide(request)
+            answer = await self._inner.decide(request)
+            if self._run_spend is not None:
+                self._run_spend.add(answer)
+            return answer
         unknown = f" (+{spent.unknown} answers of unknown cost)" if spent.unknown else ""
-        detail = f"spent {spent.usd:.2f} USD today{unknown}, daily budget {self._limit:.2f} USD"
+        where = "today" if self._run_spend is None else "in this backtest"
+        detail = f"spent {spent.usd:.2f} USD {where}{unknown}, daily budget {self._limit:.2f} USD"
         vote = Abstain(
             member=self.name,
             model=self.model,
@@ -108,15 +140,28 @@ class BudgetGuard(_Wrapper):
         )
         return Answer(vote=vote)
 
+    def _spent(self) -> DailyCost:
+        if self._run_spend is not None:
+            return self._run_spend.today()
+        return self._store.cost_today_usd(self._store.now_ms())
 
-def guarded(member: Member, store: Store, settings: Settings, *, use_cache: bool = True) -> Member:
-    """The member with the budget guard (and the cache, unless told not to) around it.
+
+def guarded(
+    member: Member,
+    store: Store,
+    settings: Settings,
+    *,
+    use_cache: bool = True,
+    run_spend: RunSpend | None = None,
+) -> Member:
+    """The member with the budget guard (and the cache, unless told not to) around it; with
+    `run_spend` (a backtest, shared by its members) the budget counts the run's fresh answers.
 
     Local members are returned as they are: they cost nothing and answer instantly.
     """
     if member.provider == LOCAL_PROVIDER:
         return member
-    budgeted = BudgetGuard(member, store, settings.budget_usd_per_day)
+    budgeted = BudgetGuard(member, store, settings.budget_usd_per_day, run_spend)
     if not use_cache:
         return budgeted
     return CachedMember(budgeted, store, cache_params(settings.member(member.name)))
