@@ -139,7 +139,8 @@ def _members(
             continue
         alone = None
         if run.kind != "backtest":
-            alone = mark_alone(store, run.id, row.member, meta, times, hits.get(row.member))
+            if row.member in meta.roster:  # the store's record may hold members of other runs
+                alone = mark_alone(store, run.id, row.member, meta, times, hits.get(row.member))
         elif alone_curve(row.member) in names:
             curve_name = alone_curve(row.member)
             trades = [trade_row(t) for t in store.curve_trades(run.id, curve_name)]
