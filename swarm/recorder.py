@@ -4,7 +4,6 @@ Weights change only when new outcomes are scored (their decay is per scored even
 computed after each scoring run that scored something, not every cycle.
 
     StoreRecorder     live: every write committed at once, scoring by the store job, weights read back
-    BufferedRecorder  the same in batches (one transaction per batch)
     ReplayRecorder    a backtest: batches, ballots scored in memory on the replay candles, the
                       track record kept in memory and fed the outcomes as they are scored
 """
@@ -24,7 +23,6 @@ from swarm.members.base import Answer
 from swarm.replay_scoring import PendingBallot, ReplayScorer
 from swarm.store import Store
 from swarm.store_bulk import CycleBatch
-from swarm.track_record import RecordCursor
 
 Scorer = Callable[[int], Awaitable[int]]
 
@@ -82,72 +80,6 @@ class StoreRecorder:
         """Every write above is already committed."""
 
 
-class BufferedRecorder(StoreRecorder):
-    """A StoreRecorder that writes in batches: for backtests, where each cycle is ~100 us of work.
-
-    Everything buffered is written before each scoring run (which reads the answers back), before
-    an approved intent goes to the executor (which journals it next) and at `flush()`; a crash
-    loses at most the unwritten batch, never half of one (one transaction).
-    """
-
-    def __init__(
-        self,
-        store: Store,
-        scorer: Scorer,
-        *,
-        weight_params: WeightParams | None = None,
-        score_every_ms: int = 0,
-        flush_rows: int = 20_000,
-    ) -> None:
-        super().__init__(store, scorer, weight_params=weight_params, score_every_ms=score_every_ms)
-        self._batch = CycleBatch()
-        self._flush_rows = flush_rows
-        self._record = TrackRecord(self._params.half_life)
-        self._cursor = RecordCursor()
-
-    def record_answers(
-        self, cycle_id: str, now_ms: int, prompts: Mapping[str, RenderedPrompt], answers: Sequence[Answer]
-    ) -> None:
-        now = self.store.now_ms()
-        for symbol, prompt in prompts.items():
-            of_symbol = [a for a in answers if a.vote.symbol == symbol]
-            self._batch.add_answers(cycle_id, now_ms, prompt.version, prompt.digest, of_symbol, now)
-        self._maybe_flush()
-
-    def record_consensus(self, cycle_id: str, now_ms: int, consensus: Consensus) -> None:
-        self._batch.add_vote(cycle_id, now_ms, consensus, self.store.now_ms())
-
-    def record_risk(self, decision_id: str, cycle_id: str, result: RiskResult, now_ms: int) -> None:
-        self._batch.add_decision(decision_id, cycle_id, result, self.store.now_ms())
-        if isinstance(result, Approved):
-            # The executor journals the intent next (keeping a decision recorded already): the
-            # row must be there first, with its cycle, as when every write is immediate.
-            self.flush()
-
-    def weights(self, now_ms: int, priors: Mapping[str, float]) -> dict[str, float]:
-        if self._weights is None:
-            # Fed only what is new since the last call: rebuilding the record each time is quadratic.
-            self.flush()
-            self._cursor = self.store.extend_track_record(self._record, self._cursor, now_ms)
-            weights = compute_weights(self._record, now_ms, self._params, priors)
-            self._weights = {member: weight.value for member, weight in weights.items()}
-        return self._weights
-
-    async def score_due(self, now_ms: int) -> int:
-        last = self._last_scored_at
-        if last is not None and now_ms - last < self._score_every_ms:
-            return 0
-        self.flush()
-        return await super().score_due(now_ms)
-
-    def flush(self) -> None:
-        self._batch.write(self.store)
-
-    def _maybe_flush(self) -> None:
-        if len(self._batch) >= self._flush_rows:
-            self.flush()
-
-
 class ReplayRecorder:
     """The Recorder of a backtest: nothing is read back from the store while the run goes on.
 
@@ -182,7 +114,7 @@ class ReplayRecorder:
 
     def weights(self, now_ms: int, priors: Mapping[str, float]) -> dict[str, float]:
         if self._weights is None:
-            # As TrackRecordStore.extend_track_record reads them: outcomes by (scored_at, answer id).
+            # As TrackRecordStore.track_record reads them: outcomes by (scored_at, answer id).
             for known_at, _, member, correct in sorted(self._outcomes):
                 self._record.record_outcome(member, known_at, correct)
             for member, cast_at, answered in self._votes:
@@ -215,7 +147,9 @@ class ReplayRecorder:
     def record_risk(self, decision_id: str, cycle_id: str, result: RiskResult, now_ms: int) -> None:
         self._batch.add_decision(decision_id, cycle_id, result, self.store.now_ms())
         if isinstance(result, Approved):
-            self.flush()  # as BufferedRecorder: the executor journals the intent next
+            # The executor journals the intent next (keeping a decision recorded already): the
+            # row must be there first, with its cycle, as when every write is immediate.
+            self.flush()
 
     def record_entry_state(self, decision_id: str, state: MarketState) -> None:
         self.store.record_entry_state(decision_id, state)  # one row per entry: not worth a batch

@@ -49,14 +49,6 @@ class DueBallot:
 
 
 @dataclass(frozen=True)
-class RecordCursor:
-    """How far a TrackRecord kept in memory has been fed: the last score and answer ids read."""
-
-    score_id: int = 0
-    answer_id: int = 0
-
-
-@dataclass(frozen=True)
 class LeaderboardFacts:
     answers: list[AnswerFacts]
     consensus: list[ConsensusFacts]
@@ -140,35 +132,6 @@ class TrackRecordStore:
             for member, cast_at, kind in session.exec(votes):
                 record.record_vote(member, cast_at, kind == "ballot")
         return record
-
-    def extend_track_record(self, record: TrackRecord, cursor: RecordCursor, now_ms: int) -> RecordCursor:
-        """Feed `record` the outcomes and votes recorded since `cursor` and known at `now_ms`.
-
-        For a long run (a backtest) that would otherwise rebuild the whole record at every scoring
-        run. Rows are taken by id, so an outcome scored late (a ballot that was unscorable for a
-        while) is fed when it arrives rather than at its place in time.
-        """
-        outcomes = (
-            select(ScoreRow.id, AnswerRow.member, ScoreRow.scored_at, ScoreRow.direction_correct)
-            .join(AnswerRow, col(ScoreRow.answer_id) == col(AnswerRow.id))
-            .where(col(ScoreRow.id) > cursor.score_id, col(ScoreRow.scored_at) <= now_ms)
-            .where(col(ScoreRow.direction_correct).is_not(None))
-            .order_by(col(ScoreRow.scored_at), col(AnswerRow.id))
-        )
-        votes = (
-            select(AnswerRow.id, AnswerRow.member, AnswerRow.market_ts, AnswerRow.kind)
-            .where(col(AnswerRow.id) > cursor.answer_id, col(AnswerRow.market_ts) <= now_ms)
-            .order_by(col(AnswerRow.market_ts), col(AnswerRow.id))
-        )
-        score_id, answer_id = cursor.score_id, cursor.answer_id
-        with self._reading(), Session(self._engine) as session:
-            for row_id, member, known_at, correct in session.exec(outcomes):
-                record.record_outcome(member, known_at, bool(correct))
-                score_id = max(score_id, row_id or 0)
-            for row_id, member, cast_at, kind in session.exec(votes):
-                record.record_vote(member, cast_at, kind == "ballot")
-                answer_id = max(answer_id, row_id or 0)
-        return RecordCursor(score_id, answer_id)
 
     def member_weights(
         self,

@@ -23,7 +23,7 @@ from swarm.cli import app
 from swarm.engine import Engine, EngineConfig
 from swarm.members.base import Answer, DecisionRequest
 from swarm.members.local import local_member
-from swarm.recorder import BufferedRecorder
+from swarm.recorder import StoreRecorder
 from swarm.scoring_job import score_due
 from swarm.store import Store
 from swarm.timeutil import parse_utc
@@ -95,7 +95,7 @@ def build(
         members=members,  # type: ignore[arg-type]
         feed=feed,
         executor=VenueExecutor(venue, store, now=clock),
-        recorder=BufferedRecorder(store, scorer, score_every_ms=HOUR_MS),
+        recorder=StoreRecorder(store, scorer, score_every_ms=HOUR_MS),
         markets=market_infos(symbols, {"BTC": 50, "ETH": 50}),
     )
     return engine, PaperStepper(venue, feed, symbols), store, clock
