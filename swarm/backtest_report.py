@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from consensus.leaderboard import leaderboard
+from consensus.leaderboard import LeaderboardRow
 from consensus.scoring import DEFAULT_FEE_RATE
 from swarm.backtest import BacktestRun, ReplayFeed
 from swarm.backtest_runs import RANDOM_SEED, Outcome, Plan, SideRun
-from swarm.baselines import FundingSeries, always_flat, buy_and_hold
+from swarm.baselines import FundingSeries, always_flat, buy_and_hold_basket
 from swarm.cutoffs import members_before_cutoff
 from swarm.report import write_report
 from swarm.report_build import meta_to_json, report_from_store
@@ -22,8 +22,14 @@ from swarm.store import Store
 from swarm.timeutil import wall_clock_ms
 
 
-def save_and_report(outcome: Outcome, roster: Sequence[str], report_path: Path) -> Path:
-    """Save the backtest's runs as one report run of its store; write the report from the store."""
+def save_and_report(
+    outcome: Outcome,
+    roster: Sequence[str],
+    report_path: Path,
+    rows: Sequence[LeaderboardRow] | None = None,
+) -> Path:
+    """Save the backtest's runs as one report run of its store; write the report from the store
+    (`rows`: the leaderboard at the end, when the caller has it)."""
     store, plan = outcome.store, outcome.plan
     meta = run_meta(plan, roster)
     run_id = store.create_run("backtest", meta_to_json(meta))
@@ -32,7 +38,7 @@ def save_and_report(outcome: Outcome, roster: Sequence[str], report_path: Path) 
     for member, side in outcome.alone.items():
         _save_side(store, run_id, alone_curve(member), side)
     run = next(r for r in store.runs() if r.id == run_id)
-    return write_report(report_from_store(store, run, wall_clock_ms()), report_path)
+    return write_report(report_from_store(store, run, wall_clock_ms(), rows), report_path)
 
 
 def run_meta(plan: Plan, roster: Sequence[str]) -> RunMeta:
@@ -76,30 +82,19 @@ def _save_baselines(store: Store, run_id: int, outcome: Outcome) -> None:
 
 def _buy_and_hold(feed: ReplayFeed, symbols: Sequence[str], times: list[int], equity: float) -> np.ndarray:
     """Equal parts of the equity in each symbol, bought at the first step and held, funding paid."""
-    total = np.zeros(len(times))
+    closes, funding = {}, {}
     for symbol in symbols:
         finest = feed.finest(symbol)
         index = np.searchsorted(finest.close_ms, np.asarray(times), side="right") - 1
-        closes = finest.close[np.clip(index, 0, None)]
-        funding = FundingSeries.from_prints(list(feed.histories[symbol].funding.items))
-        total += buy_and_hold(
-            times,
-            closes.tolist(),
-            starting_equity=equity / len(symbols),
-            fee_rate=DEFAULT_FEE_RATE,
-            funding=funding,
-        )
-    return total
+        closes[symbol] = finest.close[np.clip(index, 0, None)].tolist()
+        funding[symbol] = FundingSeries.from_prints(list(feed.histories[symbol].funding.items))
+    return buy_and_hold_basket(times, closes, funding, starting_equity=equity, fee_rate=DEFAULT_FEE_RATE)
 
 
-def show_result(outcome: Outcome, db_path: Path, report_path: Path) -> None:
+def show_result(outcome: Outcome, rows: Sequence[LeaderboardRow], db_path: Path, report_path: Path) -> None:
     from swarm.commands.leaderboard import show_leaderboard
 
-    store = outcome.store
-    end = outcome.swarm.equity.ts_ms[-1]
-    facts = store.leaderboard_facts(end)
-    rows = leaderboard(facts.answers, facts.consensus, store.member_weights(end))
-    show_leaderboard(rows, end)
+    show_leaderboard(rows, outcome.swarm.equity.ts_ms[-1])
     final = outcome.swarm.equity.equity[-1]
     print(f"{outcome.swarm.steps} steps; final equity {final:,.2f} USD; record: {db_path}")
     print(f"report: {report_path}  (again later: swarm report --db {db_path} --out PATH)")

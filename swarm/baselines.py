@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -90,6 +90,28 @@ def buy_and_hold(
         payments = hours_crossed * size * prices * funding.rate_at(ts)
         equity -= np.cumsum(payments)
     return equity
+
+
+def buy_and_hold_basket(
+    timestamps_ms: Sequence[int],
+    closes: Mapping[str, Sequence[float]],
+    funding: Mapping[str, FundingSeries | None],
+    *,
+    starting_equity: float,
+    fee_rate: float,
+) -> FloatArray:
+    """`buy_and_hold` of equal parts of the equity in each symbol of `closes` (its closes at each
+    of the timestamps), summed."""
+    total = np.zeros(len(timestamps_ms))
+    for symbol, prices in closes.items():
+        total += buy_and_hold(
+            timestamps_ms,
+            prices,
+            starting_equity=starting_equity / len(closes),
+            fee_rate=fee_rate,
+            funding=funding.get(symbol),
+        )
+    return total
 
 
 def always_flat(timestamps_ms: Sequence[int], *, starting_equity: float) -> FloatArray:

@@ -38,6 +38,9 @@ class MarksFeed:
     def __init__(self, marks: MarkSeries) -> None:
         self._times = {s: [t for t, _, _ in rows] for s, rows in marks.items()}
         self._marks = {s: list(rows) for s, rows in marks.items()}
+        # The marks on the hour, for the correlation rule's hourly closes (asked every decision).
+        self._hourly = {s: {t: p for t, p, _ in rows if t % HOUR_MS == 0} for s, rows in marks.items()}
+        self._history_cache: dict[str, tuple[int, PriceHistory | None]] = {}
 
     def mark(self, symbol: str, now_ms: int) -> tuple[int, float, float | None] | None:
         i = bisect_right(self._times.get(symbol, []), now_ms) - 1
@@ -64,10 +67,17 @@ class MarksFeed:
         )
 
     def price_history(self, symbol: str, now_ms: int) -> PriceHistory | None:
-        """The marks on the hour of the last 30 days, when every hour has one (else None)."""
+        """The marks on the hour of the last 30 days, when every hour has one (else None); the
+        same until the next hour, so kept per symbol for the hour."""
         end = now_ms - now_ms % HOUR_MS
+        cached = self._history_cache.get(symbol)
+        if cached is None or cached[0] != end:
+            cached = self._history_cache[symbol] = (end, self._history(symbol, end))
+        return cached[1]
+
+    def _history(self, symbol: str, end: int) -> PriceHistory | None:
         hours = range(end - CORRELATION_WINDOW_MS + HOUR_MS, end + 1, HOUR_MS)
-        on_the_hour = {t: p for t, p, _ in self._marks.get(symbol, []) if t % HOUR_MS == 0}
+        on_the_hour = self._hourly.get(symbol, {})
         closes = [on_the_hour.get(h) for h in hours]
         first = next((i for i, c in enumerate(closes) if c is not None), None)
         if first is None or any(c is None for c in closes[first:]) or len(closes) - first < 2:

@@ -32,7 +32,7 @@ from swarm.report_results import (
     result,
     trade_row,
 )
-from swarm.report_store import StoredRun
+from swarm.report_store import MarkSeries, StoredRun
 from swarm.store import Store
 
 
@@ -69,8 +69,17 @@ def pick_run(store: Store, run_id: int | None) -> StoredRun:
     raise UsageError(f"--run {run_id}: no such run; this database has {known}")
 
 
-def report_from_store(store: Store, run: StoredRun, generated_at_ms: int) -> ReportData:
-    """Everything the report of `run` shows, read back from `store`."""
+def leaderboard_rows(store: Store, now_ms: int) -> list[LeaderboardRow]:
+    """The leaderboard at `now_ms`, the swarm's row included."""
+    facts = store.leaderboard_facts(now_ms)
+    return leaderboard(facts.answers, facts.consensus, store.member_weights(now_ms))
+
+
+def report_from_store(
+    store: Store, run: StoredRun, generated_at_ms: int, rows: Sequence[LeaderboardRow] | None = None
+) -> ReportData:
+    """Everything the report of `run` shows, read back from `store`; `rows`: its leaderboard at
+    the run's end, when the caller has it already (it reads the whole track record)."""
     swarm_curve = store.curve(run.id, SWARM_CURVE)
     if len(swarm_curve.ts_ms) < 2:
         raise UsageError(
@@ -96,24 +105,25 @@ def report_from_store(store: Store, run: StoredRun, generated_at_ms: int) -> Rep
     hits = store.confidence_hits(end)
     trades = _trade_rows(store, start, end)
     swarm = result(SWARM_CURVE, swarm_curve, meta, trades, hits.get(SWARM))
-    facts = store.leaderboard_facts(end)
-    rows = leaderboard(facts.answers, facts.consensus, store.member_weights(end))
+    if rows is None:
+        rows = leaderboard_rows(store, end)
     names = set(store.curve_names(run.id))
+    marks = store.marks(run.id) if run.kind != "backtest" else {}  # what a `swarm run` replays on
     return ReportData(
         meta=meta,
         swarm=swarm,
-        baselines=_baselines(store, run, names, meta, times),
-        members=_members(store, run, rows, names, meta, hits, times),
+        baselines=_baselines(store, run, names, meta, times, marks),
+        members=_members(store, run, rows, names, meta, hits, times, marks),
         weights=_weight_series(store.vote_weights(start, end), times),
         trades=trades,
     )
 
 
 def _baselines(
-    store: Store, run: StoredRun, names: set[str], meta: RunMeta, times: list[int]
+    store: Store, run: StoredRun, names: set[str], meta: RunMeta, times: list[int], marks: MarkSeries
 ) -> list[RunResult]:
     if run.kind != "backtest":
-        return mark_baselines(store, run.id, meta, times)
+        return mark_baselines(marks, meta, times)
     results = []
     for name in BASELINES:
         if name in names:
@@ -130,6 +140,7 @@ def _members(
     meta: RunMeta,
     hits: Mapping[str, Hits],
     times: list[int],
+    marks: MarkSeries,
 ) -> list[MemberReport]:
     """Each member's leaderboard row and its run alone: stored by a backtest; for a `swarm run`,
     its answers replayed on the recorded marks."""
@@ -140,7 +151,7 @@ def _members(
         alone = None
         if run.kind != "backtest":
             if row.member in meta.roster:  # the store's record may hold members of other runs
-                alone = mark_alone(store, run.id, row.member, meta, times, hits.get(row.member))
+                alone = mark_alone(store, marks, row.member, meta, times, hits.get(row.member))
         elif alone_curve(row.member) in names:
             curve_name = alone_curve(row.member)
             trades = [trade_row(t) for t in store.curve_trades(run.id, curve_name)]

@@ -11,7 +11,7 @@ import anyio
 import numpy as np
 
 from consensus.decision import Vote
-from swarm.baselines import FundingSeries, always_flat, buy_and_hold
+from swarm.baselines import FundingSeries, always_flat, buy_and_hold_basket
 from swarm.report_data import RunMeta, RunResult
 from swarm.report_results import (
     ALWAYS_FLAT,
@@ -39,30 +39,23 @@ def regular(curve: StoredCurve, step_ms: int) -> tuple[StoredCurve, int]:
     return StoredCurve(ts, equity, exposed), len(ts) - len(at)
 
 
-def mark_baselines(store: Store, run_id: int, meta: RunMeta, times: list[int]) -> list[RunResult]:
-    """Buy-and-hold and always flat of a `swarm run`, from the marks it recorded at each cycle."""
+def mark_baselines(marks: MarkSeries, meta: RunMeta, times: list[int]) -> list[RunResult]:
+    """Buy-and-hold, always flat and random entries of a `swarm run`, from the marks it recorded."""
     equity = meta.starting_equity_usd
     n = len(times)
     flat = StoredCurve(times, always_flat(times, starting_equity=equity).tolist(), [False] * n)
-    marks = store.marks(run_id)
-    symbols = [s for s in meta.symbols if s in marks]
+    symbols = [s for s in meta.symbols if marks.get(s)]
     if not symbols:
         return [result(ALWAYS_FLAT, flat, meta)]
-    held = np.zeros(n)
+    closes, funding = {}, {}
     for symbol in symbols:
         series = marks[symbol]
         at = np.asarray([t for t, _, _ in series])
         index = np.clip(np.searchsorted(at, np.asarray(times), side="right") - 1, 0, None)
-        closes = np.asarray([p for _, p, _ in series])[index]
+        closes[symbol] = np.asarray([p for _, p, _ in series])[index].tolist()
         rates = [(t, f) for t, _, f in series if f is not None]
-        funding = FundingSeries([t for t, _ in rates], [f for _, f in rates]) if rates else None
-        held += buy_and_hold(
-            times,
-            closes.tolist(),
-            starting_equity=equity / len(symbols),
-            fee_rate=meta.taker_fee_rate,
-            funding=funding,
-        )
+        funding[symbol] = FundingSeries([t for t, _ in rates], [f for _, f in rates]) if rates else None
+    held = buy_and_hold_basket(times, closes, funding, starting_equity=equity, fee_rate=meta.taker_fee_rate)
     bought = StoredCurve(times, held.tolist(), [True] * n)
     return [
         result(BUY_AND_HOLD, bought, meta),
@@ -91,7 +84,7 @@ def _random(marks: MarkSeries, times: list[int], meta: RunMeta) -> RunResult:
 
 
 def mark_alone(
-    store: Store, run_id: int, member: str, meta: RunMeta, times: list[int], hits: Hits | None
+    store: Store, marks: MarkSeries, member: str, meta: RunMeta, times: list[int], hits: Hits | None
 ) -> RunResult:
     """`member` followed alone over the run: the answers it gave, replayed on the recorded marks."""
     from swarm.mark_baseline import replay_on_marks
@@ -103,7 +96,7 @@ def mark_alone(
         functools.partial(
             replay_on_marks,
             RecordedMember(member, model, votes),
-            store.marks(run_id),
+            marks,
             times,
             meta.symbols,
             step_ms=meta.step_ms,

@@ -110,7 +110,7 @@ def test_a_member_of_a_swarm_run_is_followed_alone_on_its_recorded_answers(tmp_p
             window_end_ms=TIMES[-1], step_ms=STEP, starting_equity_usd=10_000.0, taker_fee_rate=0.0004,
             generated_at_ms=0, kind="paper",
         )  # fmt: skip
-        alone = mark_alone(store, run, "oracle", meta, TIMES, None)
+        alone = mark_alone(store, store.marks(run), "oracle", meta, TIMES, None)
     finally:
         store.close()
     assert alone.summary.trades.count == 1

@@ -60,9 +60,11 @@ def run_backtest(
     outcome = anyio.run(run_all, plan, members, str(db_path))
     try:
         from swarm.backtest_report import save_and_report, show_result
+        from swarm.report_build import leaderboard_rows
 
-        save_and_report(outcome, names, report_path)
-        show_result(outcome, db_path, report_path)
+        rows = leaderboard_rows(outcome.store, outcome.swarm.equity.ts_ms[-1])  # read once, used twice
+        save_and_report(outcome, names, report_path, rows)
+        show_result(outcome, rows, db_path, report_path)
     finally:
         outcome.store.close()
 
