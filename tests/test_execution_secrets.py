@@ -15,15 +15,12 @@ import logging
 import os
 import sqlite3
 import traceback
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import base58
 import httpx
 import pytest
-from nacl.signing import SigningKey
 
 from consensus.decision import Action
 from execution.errors import SigningKeyError
@@ -39,36 +36,15 @@ from tests.fakes.pacifica_venue import FakePacificaVenue
 from tests.fakes.pacifica_wire import OPERATIONS
 from tests.fakes.server import http_error, rate_limited, serve
 from tests.fakes.venue_fixtures import make_venue
+from tests.planted_keys import b58, log_file_fixture, planted  # noqa: F401
 from tests.states import full_state
 from tests.stores import FakeClock
 
 pytestmark = pytest.mark.anyio
 
 PLANTED_SEED = bytes.fromhex("c0de" * 16)
-PLANTED_SECRET = PLANTED_SEED + bytes(SigningKey(PLANTED_SEED).verify_key)
+PLANTED_SECRET, SECRETS = planted(PLANTED_SEED)
 MARKET = "/orders/create_market"
-
-
-def b58(data: bytes) -> str:
-    return base58.b58encode(data).decode()
-
-
-SECRETS = (b58(PLANTED_SECRET), b58(PLANTED_SEED), PLANTED_SEED.hex(), PLANTED_SECRET.hex())
-
-
-@pytest.fixture
-def log_file(tmp_path: Path) -> Iterator[Path]:
-    """Everything logged at DEBUG, also written to a file, as a deployment would."""
-    path = tmp_path / "run.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setLevel(logging.DEBUG)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield path
-    finally:
-        root.removeHandler(handler)
-        handler.close()
 
 
 async def trade_with_failures(h: Harness, fake: FakePacificaVenue) -> list[ExecutionReport]:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from decimal import Decimal
 from pathlib import Path
 
-import base58
 import httpx
 import pytest
-from nacl.signing import SigningKey
 
 from execution.errors import (
     AmbiguousOrderState,
@@ -33,35 +31,14 @@ from tests.fakes.pacifica_venue import FakePacificaVenue
 from tests.fakes.pacifica_wire import OPERATIONS
 from tests.fakes.server import http_error, rate_limited, serve
 from tests.fakes.venue_fixtures import DoublingTransport, make_venue
+from tests.planted_keys import b58, log_file_fixture, planted  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 
 D = Decimal
 PLANTED_SEED = bytes.fromhex("5eed" * 16)
-PLANTED_SECRET = PLANTED_SEED + bytes(SigningKey(PLANTED_SEED).verify_key)
+PLANTED_SECRET, SECRETS = planted(PLANTED_SEED)
 MARKET = "/orders/create_market"
-
-
-def b58(data: bytes) -> str:
-    return base58.b58encode(data).decode()
-
-
-SECRETS = (b58(PLANTED_SECRET), b58(PLANTED_SEED), PLANTED_SEED.hex(), PLANTED_SECRET.hex())
-
-
-@pytest.fixture
-def log_file(tmp_path: Path) -> Iterator[Path]:
-    """Everything logged at DEBUG, also written to a file, as a deployment would."""
-    path = tmp_path / "run.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setLevel(logging.DEBUG)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield path
-    finally:
-        root.removeHandler(handler)
-        handler.close()
 
 
 async def failure(call: Awaitable[object], errors: list[BaseException]) -> None:

@@ -11,28 +11,16 @@ from consensus.decision import Vote
 from feeds.anonymize import Anonymizer
 from prompts.context import PortfolioView
 from prompts.render import render
-from swarm.members.base import Answer, DecisionRequest, Member
+from swarm.members.base import Answer, DecisionRequest, Member, MemberWrapper
 
 
-class AnonymizedMember:
+class AnonymizedMember(MemberWrapper):
     """Wraps a member so that it decides on anonymized states (and prompts rendered from them)."""
 
     def __init__(self, inner: Member, anonymizer: Anonymizer, equity_usd: float) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._anonymizer = anonymizer
         self._equity = equity_usd
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def model(self) -> str:
-        return self._inner.model
-
-    @property
-    def provider(self) -> str:
-        return self._inner.provider
 
     async def decide(self, request: DecisionRequest) -> Answer:
         state = self._anonymizer.state(request.state)

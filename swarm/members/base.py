@@ -48,3 +48,22 @@ class Member(Protocol):
         ...
 
     async def decide(self, request: DecisionRequest) -> Answer: ...
+
+
+class MemberWrapper:
+    """A member around another: the inner member's name, model and provider, its own `decide`."""
+
+    def __init__(self, inner: Member) -> None:
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def model(self) -> str:
+        return self._inner.model
+
+    @property
+    def provider(self) -> str:
+        return self._inner.provider

@@ -20,7 +20,7 @@ from typing import Any
 from consensus.decision import NO_CALL_REASONS, Abstain, Ballot, Usage, Vote
 from consensus.parse import ParseFailure, parse_decision
 from swarm.config import MemberSettings, Settings
-from swarm.members.base import Answer, DecisionRequest, Member
+from swarm.members.base import Answer, DecisionRequest, Member, MemberWrapper
 from swarm.store import CachedResponse, DailyCost, Store, cache_key
 
 LOCAL_PROVIDER = "local"
@@ -35,24 +35,7 @@ def cache_params(settings: MemberSettings) -> dict[str, Any]:
     }
 
 
-class _Wrapper:
-    def __init__(self, inner: Member) -> None:
-        self._inner = inner
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def model(self) -> str:
-        return self._inner.model
-
-    @property
-    def provider(self) -> str:
-        return self._inner.provider
-
-
-class CachedMember(_Wrapper):
+class CachedMember(MemberWrapper):
     """Answers from the response cache when it can; otherwise asks the inner member and keeps the reply."""
 
     def __init__(self, inner: Member, store: Store, params: Mapping[str, Any]) -> None:
@@ -107,7 +90,7 @@ class RunSpend:
         return DailyCost(usd=self.usd, unknown=self.unknown)
 
 
-class BudgetGuard(_Wrapper):
+class BudgetGuard(MemberWrapper):
     """Abstains with reason "budget", without calling the model, once today's spend reaches the limit."""
 
     def __init__(
